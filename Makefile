@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree entry point. The README's two commands are the contract:
+#   make run    boot a guest with a virtio-mem device and show both views
+#   make test   static checks, KUnit under UML, QEMU tests; ends with
+#               "N passed, N failed"
+#
+# make                build virtio_mem.ko against Debian 12's current kernel
+# make KDIR=<dir>     build against any prepared kernel tree
+# make check          W=1, sparse, checkpatch --strict, coccicheck
+# make kunit          KUnit suites under UML
+# make qemu-test      integration tests in QEMU guests
+# make setup          fetch/install everything (the targets call it anyway)
+
+export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
+
+SETUP := $(CURDIR)/scripts/setup.sh
+# Shell snippet: KDIR from the command line, else the cached Debian headers.
+KDIR_SH = kdir='$(KDIR)'; if [ -z "$$kdir" ]; then $(SETUP) guest && \
+	. $(VMEM_CACHE)/guest.env && kdir=$$GUEST_KDIR; \
+	else $(SETUP) packages; fi
+
+.PHONY: all modules clean setup check kunit qemu-test run test
+
+all: modules
+
+modules:
+	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m modules
+
+setup:
+	@$(SETUP) all
+
+check:
+	@scripts/check.sh
+
+kunit:
+	@scripts/kunit.sh
+
+qemu-test: modules
+	@scripts/qemu-test.sh
+
+run: modules
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+clean:
+	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m clean
