@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the KUnit suites under UML: stage the pure sources and kunit/ into
+# the cached linux-source tree (as lib/virtio_mem_kunit), build ARCH=um
+# with kunit/.kunitconfig and run through tools/testing/kunit/kunit.py.
+# Prints one "PASS: kunit/<suite>/<case>" or "FAIL: ..." line per case.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/setup.sh" source
+CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=/dev/null
+. "$CACHE/source.env"
+
+dest="$LINUX_SRC/lib/virtio_mem_kunit"
+mkdir -p "$dest"
+# --checksum keeps unchanged files' times, so a rerun rebuilds nothing.
+rsync -a --checksum --delete \
+	--include='/Kbuild' --include='/Kconfig' \
+	--include='/drivers/***' --include='/include/***' \
+	--include='/kunit/***' --exclude='*' \
+	--exclude='*.o' --exclude='.*.cmd' \
+	"$top/" "$dest/"
+grep -q 'virtio_mem_kunit/' "$LINUX_SRC/lib/Makefile" ||
+	echo 'obj-y += virtio_mem_kunit/' >> "$LINUX_SRC/lib/Makefile"
+grep -q 'lib/virtio_mem_kunit/Kconfig' "$LINUX_SRC/lib/Kconfig.debug" ||
+	echo 'source "lib/virtio_mem_kunit/Kconfig"' >> "$LINUX_SRC/lib/Kconfig.debug"
+
+build="$CACHE/kunit-uml"
+json=$(mktemp)
+trap 'rm -f "$json"' EXIT
+rc=0
+(cd "$LINUX_SRC" && python3 tools/testing/kunit/kunit.py run \
+	--kunitconfig="$dest/kunit/.kunitconfig" --build_dir="$build" \
+	--jobs="$(nproc)" --timeout=300 --json="$json") || rc=$?
+
+python3 - "$json" "$rc" <<'PY'
+import json, sys
+
+path, rc = sys.argv[1], int(sys.argv[2])
+n = 0
+
+def walk(group, prefix):
+    global n
+    for case in group.get("test_cases", []):
+        n += 1
+        word = "PASS" if case["status"] in ("PASS", "SKIP") else "FAIL"
+        print(f"{word}: kunit/{prefix}{case['name']}")
+    for sub in group.get("sub_groups", []):
+        walk(sub, f"{prefix}{sub['name']}/")
+
+try:
+    with open(path) as f:
+        text = f.read()
+    walk(json.loads(text), "") if text.strip() else None
+except (OSError, ValueError) as e:
+    print(f"kunit: no parsable results: {e}")
+if n == 0:
+    print("FAIL: kunit/run: no test case ran")
+elif rc:
+    print(f"FAIL: kunit/run: kunit.py exited with {rc}")
+PY
+exit "$rc"
