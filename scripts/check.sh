@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Static checks, one "PASS: check/<name>" or "FAIL: check/<name>" line each:
+#   w1          a W=1 build with no warning
+#   sparse      C=2 with no sparse report
+#   checkpatch  checkpatch.pl --strict on every C source and header
+#   coccicheck  every coccinelle script of the kernel, report mode
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+"$top/scripts/setup.sh" all >/dev/null || { echo "FAIL: check/setup"; exit 1; }
+# shellcheck source=/dev/null
+. "$CACHE/guest.env"
+# shellcheck source=/dev/null
+. "$CACHE/source.env"
+
+kmake() {
+	make -C "$GUEST_KDIR" M="$top" CONFIG_VIRTIO_MEM=m \
+		CONFIG_DEBUG_INFO_BTF_MODULES= "$@"
+}
+
+failed=0
+# report NAME LOGFILE: PASS if the log has no finding, else FAIL with it.
+report() {
+	if [ -s "$2" ]; then
+		sed 's/^/    /' "$2"
+		echo "FAIL: check/$1"
+		failed=1
+	else
+		echo "PASS: check/$1"
+	fi
+}
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+sources=$(cd "$top" && git ls-files -co --exclude-standard \
+	'*.c' '*.h' | grep -v '\.mod\.c$')
+
+# W=1 from scratch, so every file is compiled.
+kmake clean >/dev/null 2>&1
+kmake W=1 modules > "$log/w1.out" 2>&1 || echo "build failed" >> "$log/w1"
+grep -E 'warning:|error:' "$log/w1.out" >> "$log/w1"
+report w1 "$log/w1"
+
+# C=2 runs sparse on every file, built or not.
+kmake C=2 modules > "$log/sparse.out" 2>&1 ||
+	echo "build failed" >> "$log/sparse"
+grep -E 'warning:|error:' "$log/sparse.out" | grep -vE '\[-W[^]]*\]$' >> "$log/sparse"
+report sparse "$log/sparse"
+
+(cd "$top" && perl "$LINUX_SRC/scripts/checkpatch.pl" --no-tree --strict \
+	--terse --no-summary --show-types -f $sources) > "$log/checkpatch" 2>&1
+report checkpatch "$log/checkpatch"
+
+make -C "$LINUX_SRC" M="$top" coccicheck MODE=report \
+	J="$(nproc)" > "$log/cocci.out" 2>&1 || echo "coccicheck failed" >> "$log/cocci"
+# Findings name a file of ours with a line number.
+grep -E "^$top/[^ ]+:[0-9]+" "$log/cocci.out" >> "$log/cocci"
+report coccicheck "$log/cocci"
+
+# Leave a normal build behind.
+kmake modules >/dev/null 2>&1
+exit $failed
