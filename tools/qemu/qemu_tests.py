@@ -1,0 +1,478 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+Integration tests of the "foundation" milestone: boot QEMU/TCG guests with
+our virtio_mem.ko and compare everything the driver exports in sysfs with
+QEMU's own view (query-memory-devices, qom-get, trace events).
+
+    python3 tools/qemu/qemu_tests.py --kernel K --moddir M --ko virtio_mem.ko
+                                     [--filter NAME[,NAME...]] [--list]
+
+Every case prints exactly one "PASS: <name>" or "FAIL: <name>: <reason>"
+line (details come before it); the last line is "<n> passed, <m> failed"
+and the exit code is non-zero if anything failed.  Cases sharing a guest
+configuration share one boot; a guest that died is rebooted for the next
+case.
+"""
+
+import argparse
+import fnmatch
+import os
+import re
+import signal
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmtest  # noqa: E402
+from vmtest import GiB, MiB, MemDevice, VMConfig, fmt_size  # noqa: E402
+
+TRACE_USABLE = vmtest.TRACE_USABLE
+SYSFS_ATTRS = ("addr", "region_size", "usable_region_size", "block_size",
+               "node_id", "nid", "plugged_size", "requested_size")
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+# ---------------------------------------------------------------------------
+# Guest configurations ("groups"); cases of one group share a boot.
+# ---------------------------------------------------------------------------
+
+def group_config(name, args):
+    base = dict(kernel=args.kernel, moddir=args.moddir, ko=args.ko,
+                module="ours", trace=[TRACE_USABLE],
+                keep_workdir=args.keep)
+    if name == "default":
+        return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
+                        **base)
+    if name == "bs128m":
+        return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB,
+                                           block_size=128 * MiB)], **base)
+    if name == "numa2":
+        return VMConfig(numa_nodes=2,
+                        devices=[MemDevice("vm0", node=0,
+                                           region_size=4 * GiB),
+                                 MemDevice("vm1", node=1,
+                                           region_size=2 * GiB)], **base)
+    if name == "stock":
+        base["module"] = "stock"
+        return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
+                        **base)
+    raise ValueError(name)
+
+
+class Guest:
+    """A booted VM plus what the tests know about it."""
+
+    def __init__(self, vm, cfg):
+        self.vm = vm
+        self.cfg = cfg
+        self.checked = 0            # console offset verified clean so far
+        # Expected usable_region_size per device id: QEMU grows it on
+        # requested-size changes and never shrinks it outside a reset.
+        self.usable = {d.id: vmtest.usable_region_size(
+            d.region_size, d.requested_size,
+            d.block_size or 2 * MiB) for d in cfg.devices}
+
+    def set_requested(self, dev_id, size, block):
+        self.vm.qom_set(dev_id, "requested-size", size)
+        region = next(d.region_size for d in self.cfg.devices
+                      if d.id == dev_id)
+        self.usable[dev_id] = max(self.usable[dev_id],
+                                  vmtest.usable_region_size(region, size,
+                                                            block))
+
+
+def boot(group, args):
+    cfg = group_config(group, args)
+    vm = vmtest.VM(cfg)
+    vm.__enter__()                  # boots, waits; cleans up on failure
+    print("# boot %s: %.1f s" % (group, vm.boot_time), flush=True)
+    try:
+        bad = [s for s in vm.insmod_status() if s[0] != 0]
+        if bad:
+            raise TestFailure("insmod failed at boot: %s" % bad)
+        g = Guest(vm, cfg)
+        # Fix up the default block size now that QEMU told us.
+        for qid, q in vm.query_memory_devices().items():
+            dev = next(d for d in cfg.devices if d.id == qid)
+            g.usable[qid] = vmtest.usable_region_size(
+                dev.region_size, dev.requested_size, q["block-size"])
+        return g
+    except BaseException:
+        vm.stop()
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Comparisons
+# ---------------------------------------------------------------------------
+
+def pxm_to_node(console):
+    """PXM -> Linux node map from the guest's SRAT boot messages."""
+    res = {}
+    for m in re.finditer(r"SRAT: Node (\d+) PXM (\d+)", console):
+        res[int(m.group(2))] = int(m.group(1))
+    for m in re.finditer(r"SRAT: PXM (\d+) -> APIC \S+ -> Node (\d+)",
+                         console):
+        res[int(m.group(1))] = int(m.group(2))
+    return res
+
+
+def usable_from_trace(vm):
+    """Last usable region size QEMU traced (single-device guests only)."""
+    sizes = vm.traced_usable_sizes()
+    return sizes[-1] if sizes else None
+
+
+def match_devices(g):
+    """{qemu id: (qmp data, guest device)} matched by addr == memaddr."""
+    qdevs = g.vm.query_memory_devices()
+    gdevs = g.vm.virtio_mem_devices()
+    check(len(gdevs) == len(qdevs),
+          "guest has %d virtio-mem devices, QEMU %d" %
+          (len(gdevs), len(qdevs)))
+    res = {}
+    for qid, q in qdevs.items():
+        hits = [d for d in gdevs if d["attrs"].get("addr") == str(q["memaddr"])]
+        if not hits:
+            raise TestFailure(
+                "no guest device with addr=%d (memaddr of %s); guest: %s" %
+                (q["memaddr"], qid,
+                 ", ".join("%s driver=%s addr=%s" %
+                           (d["name"], d["driver"], d["attrs"].get("addr"))
+                           for d in gdevs)))
+        check(len(hits) == 1, "several guest devices with addr %d" %
+              q["memaddr"])
+        res[qid] = (q, hits[0])
+    return res
+
+
+def compare_once(g):
+    """Return a list of mismatches between sysfs and QEMU (empty: equal)."""
+    errs = []
+    pxm = pxm_to_node(g.vm.console())
+    traced = usable_from_trace(g.vm) if len(g.cfg.devices) == 1 else None
+    for qid, (q, d) in sorted(match_devices(g).items()):
+        a = d["attrs"]
+        where = "%s (%s)" % (qid, d["name"])
+        if d["driver"] != "virtio_mem":
+            errs.append("%s: bound to driver %r" % (where, d["driver"]))
+        missing = [k for k in SYSFS_ATTRS if k not in a]
+        if missing:
+            errs.append("%s: missing sysfs files %s" % (where, missing))
+            continue
+        bad = [k for k in SYSFS_ATTRS if not re.fullmatch(r"-?\d+", a[k])]
+        if bad:
+            errs.append("%s: not decimal: %s" %
+                        (where, {k: a[k] for k in bad}))
+            continue
+        v = {k: int(a[k]) for k in SYSFS_ATTRS}
+        for attr, qkey in (("addr", "memaddr"), ("region_size", "max-size"),
+                           ("block_size", "block-size"), ("node_id", "node"),
+                           ("plugged_size", "size"),
+                           ("requested_size", "requested-size")):
+            if v[attr] != q[qkey]:
+                errs.append("%s: %s=%d but QEMU %s=%d" %
+                            (where, attr, v[attr], qkey, q[qkey]))
+        nid = pxm.get(q["node"], -1)
+        if v["nid"] != nid:
+            errs.append("%s: nid=%d, expected %d (node %d, SRAT map %s)" %
+                        (where, v["nid"], nid, q["node"], pxm))
+        usable, bs = v["usable_region_size"], q["block-size"]
+        if usable % bs or usable < q["requested-size"] or \
+           usable > q["max-size"]:
+            errs.append("%s: usable_region_size=%d not block aligned or "
+                        "outside [requested %d, region %d]" %
+                        (where, usable, q["requested-size"], q["max-size"]))
+        want = g.usable[qid]
+        if traced is not None and traced != want:
+            errs.append("%s: harness model says usable %d but QEMU traced "
+                        "%d" % (where, want, traced))
+            want = traced
+        if usable != want:
+            errs.append("%s: usable_region_size=%d (%s), QEMU has %d (%s)" %
+                        (where, usable, fmt_size(usable), want,
+                         fmt_size(want)))
+    return errs
+
+
+def compare(g, settle=5.0):
+    """compare_once() until it agrees or @settle seconds pass."""
+    deadline = time.monotonic() + settle
+    while True:
+        errs = compare_once(g)
+        if not errs:
+            return
+        if time.monotonic() >= deadline:
+            raise TestFailure("; ".join(errs))
+        time.sleep(0.5)
+
+
+def driver_lines(dmesg):
+    return [ln for ln in dmesg.splitlines() if "virtio_mem" in ln]
+
+
+def hex_re(value):
+    return re.compile(r"(?<![0-9a-fA-Fx])(0x)?0*%x(?![0-9a-fA-F])" % value,
+                      re.I)
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+CASES = []
+
+
+def case(name, group):
+    def deco(fn):
+        CASES.append((name, group, fn))
+        return fn
+    return deco
+
+
+@case("default_block_size", "default")
+def t_default_block_size(g):
+    q = g.vm.query_memory_devices()["vm0"]
+    print("  QEMU picked block-size %s, memaddr %#x" %
+          (fmt_size(q["block-size"]), q["memaddr"]))
+    check(q["block-size"] == 2 * MiB, "QEMU default block size is %d, "
+          "this case expects 2 MiB" % q["block-size"])
+    compare(g)
+
+
+@case("probe_log", "default")
+def t_probe_log(g):
+    lines = driver_lines(g.vm.dmesg())
+    check(lines, "no virtio_mem line in dmesg")
+    for q in g.vm.query_memory_devices().values():
+        addr = [ln for ln in lines if hex_re(q["memaddr"]).search(ln)]
+        check(addr, "memaddr %#x of %s not in any virtio_mem log line:\n%s" %
+              (q["memaddr"], q["id"], "\n".join(lines)))
+        bs = q["block-size"]
+        forms = [hex_re(bs), re.compile(r"\b%d\b" % bs)]
+        if bs % MiB == 0:
+            forms.append(re.compile(r"\b%d ?Mi?B?\b" % (bs // MiB)))
+        check(any(f.search(ln) for f in forms for ln in lines),
+              "block size %d not in any virtio_mem log line:\n%s" %
+              (bs, "\n".join(lines)))
+
+
+@case("rmmod_insmod", "default")
+def t_rmmod_insmod(g):
+    for cycle in (1, 2):
+        rc, out = g.vm.run("rmmod virtio_mem")
+        check(rc == 0, "cycle %d: rmmod failed: %s" % (cycle, out.strip()))
+        devs = g.vm.virtio_mem_devices()
+        check(all(d["driver"] is None and not d["attrs"] for d in devs),
+              "cycle %d: device still bound / sysfs left after rmmod: %s" %
+              (cycle, devs))
+        rc, out = g.vm.run("insmod " + vmtest.GUEST_KO["ours"])
+        check(rc == 0, "cycle %d: insmod failed: %s" % (cycle, out.strip()))
+        compare(g)
+
+
+@case("requested_size_change", "default")
+def t_requested_size_change(g):
+    q = g.vm.query_memory_devices()["vm0"]
+    for size in (1 * GiB, 512 * MiB):
+        g.set_requested("vm0", size, q["block-size"])
+        check(g.vm.qom_get("vm0", "requested-size") == size,
+              "qom-get does not return the new requested-size")
+        deadline = time.monotonic() + 10
+        seen = None
+        while time.monotonic() < deadline:
+            devs = g.vm.virtio_mem_devices()
+            seen = [d["attrs"].get("requested_size") for d in devs]
+            if seen == [str(size)]:
+                break
+            time.sleep(0.5)
+        check(seen == [str(size)], "guest requested_size %s after 10 s, "
+              "QEMU requested-size %d" % (seen, size))
+        compare(g)
+        print("  requested %s: usable_region_size %s" %
+              (fmt_size(size), fmt_size(g.usable["vm0"])))
+
+
+@case("block_size_128m", "bs128m")
+def t_block_size_128m(g):
+    q = g.vm.query_memory_devices()["vm0"]
+    check(q["block-size"] == 128 * MiB, "QEMU block-size is %d" %
+          q["block-size"])
+    compare(g)
+
+
+@case("two_nodes", "numa2")
+def t_two_nodes(g):
+    online = g.vm.read_file("/sys/devices/system/node/online")
+    check(online == "0-1", "guest NUMA nodes online: %r" % online)
+    compare(g)
+    for qid, (q, d) in sorted(match_devices(g).items()):
+        print("  %s: node %d -> %s node_id=%s nid=%s" %
+              (qid, q["node"], d["name"], d["attrs"]["node_id"],
+               d["attrs"]["nid"]))
+    nodes = {d["attrs"]["nid"] for _q, d in match_devices(g).values()}
+    check(nodes == {"0", "1"}, "devices should sit on nids 0 and 1: %s" %
+          nodes)
+
+
+@case("stock_driver_loads", "stock")
+def t_stock_driver_loads(g):
+    vm = g.vm
+    check(vm.run("test -f " + vmtest.GUEST_KO["ours"])[0] == 0,
+          "our module is missing from the initramfs")
+    devs = vm.virtio_mem_devices()
+    check(devs and all(d["driver"] == "virtio_mem" for d in devs),
+          "device not bound to virtio_mem: %s" % devs)
+    taint = vm.read_file("/sys/module/virtio_mem/taint")
+    check(taint == "", "loaded virtio_mem is tainted %r: not the stock "
+          "module" % taint)
+    lines = driver_lines(vm.dmesg())
+    q = vm.query_memory_devices()["vm0"]
+    check(any(hex_re(q["memaddr"]).search(ln) for ln in lines),
+          "stock driver did not log memaddr %#x:\n%s" %
+          (q["memaddr"], "\n".join(lines)))
+    # Switch to ours at run time: the side-by-side swap tests rely on it.
+    vm.sh("rmmod virtio_mem")
+    rc, out = vm.run("insmod " + vmtest.GUEST_KO["ours"])
+    check(rc == 0, "switch stock -> ours: insmod failed: %s" % out.strip())
+    taint = vm.read_file("/sys/module/virtio_mem/taint")
+    check("O" in taint, "switch stock -> ours: taint %r lacks O" % taint)
+    try:
+        compare(g)
+    except TestFailure as e:
+        raise TestFailure("switch stock -> ours: %s" % e)
+
+
+# ---------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------
+
+def selected(args):
+    if not args.filter:
+        return list(CASES)
+    pats = [p for p in args.filter.split(",") if p]
+    return [c for c in CASES
+            if any(fnmatch.fnmatch(c[0], p) or p in c[0] for p in pats)]
+
+
+def first_line(e):
+    s = str(e).strip() or type(e).__name__
+    return s.splitlines()[0]
+
+
+class GroupRunner:
+    """Runs the cases of one guest configuration, (re)booting as needed."""
+
+    def __init__(self, group, args):
+        self.group = group
+        self.args = args
+        self.g = None
+        self.boot_error = None
+
+    def guest(self):
+        if self.boot_error is not None:
+            raise TestFailure("boot of guest '%s' failed: %s" %
+                              (self.group, self.boot_error))
+        if self.g is None or not self.g.vm.alive():
+            self.stop()
+            try:
+                self.g = boot(self.group, self.args)
+            except Exception as e:
+                self.boot_error = first_line(e)
+                raise
+        return self.g
+
+    def stop(self):
+        if self.g is not None:
+            self.g.vm.stop()
+            self.g = None
+
+    def run(self, name, fn):
+        """Run one case; print its PASS/FAIL line; return True if passed."""
+        try:
+            g = self.guest()
+            t0 = time.monotonic()
+            fn(g)
+            g.checked = g.vm.check_console(since=g.checked)
+            print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0),
+                  flush=True)
+            return True
+        except Exception as e:          # one case never stops the others
+            detail = str(e)
+            if not isinstance(e, (TestFailure, vmtest.VMError)):
+                detail = traceback.format_exc()
+            g = self.g
+            if g is not None and not isinstance(e, vmtest.KernelComplaint):
+                try:                    # a splat explains a lot
+                    g.vm.check_console(since=g.checked)
+                except vmtest.KernelComplaint as kc:
+                    detail += "\n" + str(kc)
+            if g is not None:
+                g.checked = len(g.vm.console())
+            if "\n" in detail.strip():
+                print("  " + detail.strip().replace("\n", "\n  "))
+            print("FAIL: %s: %s" % (name, first_line(e)), flush=True)
+            return False
+
+
+def run_cases(cases, args):
+    passed = failed = 0
+    groups = []
+    for c in cases:
+        if c[1] not in groups:
+            groups.append(c[1])
+    for group in groups:
+        runner = GroupRunner(group, args)
+        try:
+            for name, _grp, fn in [c for c in cases if c[1] == group]:
+                if runner.run(name, fn):
+                    passed += 1
+                else:
+                    failed += 1
+        finally:                        # also on Ctrl-C / SIGTERM
+            runner.stop()
+    return passed, failed
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("--kernel", help="guest kernel image")
+    p.add_argument("--moddir", help="guest /lib/modules/<version>")
+    p.add_argument("--ko", help="our virtio_mem.ko")
+    p.add_argument("--filter", help="comma separated case names, "
+                   "substrings or globs")
+    p.add_argument("--list", action="store_true", help="list cases")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the guests' work directories")
+    args = p.parse_args()
+    cases = selected(args)
+    if args.list:
+        for name, group, _fn in cases:
+            print("%-24s (guest: %s)" % (name, group))
+        return 0
+    for opt in ("kernel", "moddir", "ko"):
+        if not getattr(args, opt):
+            p.error("--%s is required" % opt)
+        if not os.path.exists(getattr(args, opt)):
+            p.error("--%s %s does not exist" % (opt, getattr(args, opt)))
+    if not cases:
+        p.error("no case matches %r" % args.filter)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    t0 = time.monotonic()
+    passed, failed = run_cases(cases, args)
+    print("# total %.0f s" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+Initramfs builder of the vmtest harness (see vmtest.py).
+
+The image holds a static busybox, an /init shell script, the guest kernel's
+virtio PCI transport modules and both virtio_mem.ko builds (ours and the
+guest kernel's stock one) at fixed paths, so that tests can swap them with
+rmmod/insmod at run time.  The newc cpio archive is written by hand, which
+lets an unprivileged user create the /dev/console node the kernel needs.
+"""
+
+import gzip
+import os
+import stat
+
+
+class InitramfsError(Exception):
+    """A file the image needs is missing, or the configuration is bad."""
+
+
+# Boot modules, in dependency order (virtio depends on virtio_ring, and
+# virtio_pci on all the others).
+BASE_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
+                "virtio_pci_legacy_dev", "virtio_pci"]
+
+# Where the module under test lives inside the initramfs.
+GUEST_KO = {
+    "ours": "/modules/ours/virtio_mem.ko",
+    "stock": "/modules/stock/virtio_mem.ko",
+}
+
+
+class CpioWriter:
+    """Minimal "newc" cpio archive writer (no root needed for device nodes)."""
+
+    def __init__(self):
+        self.chunks = []
+        self.ino = 1000
+        self.dirs = set()
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0), nlink=1):
+        name = name.lstrip("/")
+        namez = name.encode() + b"\0"
+        self.ino += 1
+        hdr = "070701" + "".join("%08x" % v for v in (
+            self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
+            rdev[0], rdev[1], len(namez), 0))
+        blob = hdr.encode() + namez
+        blob += b"\0" * (-len(blob) % 4)
+        blob += data + b"\0" * (-len(data) % 4)
+        self.chunks.append(blob)
+
+    def mkdir(self, path):
+        path = path.strip("/")
+        parts = path.split("/")
+        for i in range(1, len(parts) + 1):
+            p = "/".join(parts[:i])
+            if p and p not in self.dirs:
+                self.dirs.add(p)
+                self._entry(p, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, path, data, mode=0o644):
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFREG | mode, data)
+
+    def symlink(self, path, target):
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFLNK | 0o777, target.encode())
+
+    def chardev(self, path, major, minor, mode=0o600):
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, stat.S_IFCHR | mode, rdev=(major, minor))
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        data = b"".join(self.chunks)
+        return data + b"\0" * (-len(data) % 512)
+
+
+def find_module(moddir, name):
+    """Locate <name>.ko below the guest module directory."""
+    direct = os.path.join(moddir, "kernel/drivers/virtio", name + ".ko")
+    if os.path.isfile(direct):
+        return direct
+    want = name.replace("-", "_") + ".ko"
+    for root, _dirs, files in os.walk(moddir):
+        for f in files:
+            if f.replace("-", "_") == want:
+                return os.path.join(root, f)
+    raise InitramfsError("module %s.ko not found below %s" % (name, moddir))
+
+
+INIT_SCRIPT = r"""#!/bin/busybox sh
+# vmtest guest init: mount, load modules, then serve commands on ttyS1.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+. /etc/vmtest.conf
+
+: > /run/vmtest-insmod
+load() {
+	out=$(insmod "$@" 2>&1)
+	rc=$?
+	echo "$rc $1 $out" >> /run/vmtest-insmod
+	echo "vmtest: insmod $1 -> $rc $out"
+}
+for m in $BASE_MODULES; do load /modules/base/$m.ko; done
+for m in $EXTRA_MODULES; do load /modules/extra/$m.ko; done
+[ -n "$TEST_KO" ] && load $TEST_KO
+
+[ -x /etc/vmtest.rc ] && /etc/vmtest.rc
+
+serve() {
+	stty -F /dev/ttyS1 raw -echo -echoe -echok -echoctl -echoke
+	exec 0</dev/ttyS1 1>/dev/ttyS1 2>&1
+	echo VMTEST-READY
+	# Protocol: host sends "<token> <base64 script>\n"; we answer with
+	# "<token> BEGIN\n<output>\n<token> END <rc>\n".
+	while read -r tok enc; do
+		[ -n "$tok" ] || continue
+		echo "$enc" | base64 -d > /run/vmtest.cmd 2>/dev/null
+		(cd / && sh /run/vmtest.cmd) </dev/null >/run/vmtest.out 2>&1
+		rc=$?
+		echo "$tok BEGIN"
+		cat /run/vmtest.out
+		echo
+		echo "$tok END $rc"
+	done
+}
+echo "vmtest: serving commands on ttyS1"
+while true; do serve; sleep 1; done
+"""
+
+
+def build_initramfs(cfg, path):
+    """
+    Write a gzip'ed newc initramfs for @cfg (a vmtest.VMConfig) to @path.
+    /init loads BASE_MODULES, cfg.extra_modules and the module selected by
+    cfg.module, runs cfg.init_cmds, then serves the command channel.
+    """
+    cpio = CpioWriter()
+    for d in ("dev", "proc", "sys", "tmp", "run", "bin", "sbin", "usr/bin",
+              "usr/sbin", "etc", "modules/base", "modules/extra"):
+        cpio.mkdir(d)
+    # The kernel opens /dev/console before devtmpfs is mounted.
+    cpio.chardev("dev/console", 5, 1)
+    cpio.chardev("dev/null", 1, 3, 0o666)
+    with open(cfg.busybox, "rb") as f:
+        cpio.file("bin/busybox", f.read(), 0o755)
+    cpio.symlink("bin/sh", "busybox")
+    cpio.file("init", INIT_SCRIPT.encode(), 0o755)
+
+    for m in BASE_MODULES:
+        with open(find_module(cfg.moddir, m), "rb") as f:
+            cpio.file("modules/base/%s.ko" % m, f.read())
+    for m in cfg.extra_modules:
+        with open(find_module(cfg.moddir, m), "rb") as f:
+            cpio.file("modules/extra/%s.ko" % m, f.read())
+
+    # Keep both drivers in the image so tests can swap them at run time.
+    stock = os.path.join(cfg.moddir, "kernel/drivers/virtio/virtio_mem.ko")
+    if os.path.isfile(stock):
+        with open(stock, "rb") as f:
+            cpio.file(GUEST_KO["stock"], f.read())
+    elif cfg.module == "stock":
+        raise InitramfsError("stock module not found: %s" % stock)
+    if cfg.ko:
+        with open(cfg.ko, "rb") as f:
+            cpio.file(GUEST_KO["ours"], f.read())
+    elif cfg.module == "ours":
+        raise InitramfsError("module=ours needs the path of our virtio_mem.ko")
+
+    if cfg.module not in ("ours", "stock", "none"):
+        raise InitramfsError("module must be ours, stock or none")
+    conf = "BASE_MODULES='%s'\nEXTRA_MODULES='%s'\nTEST_KO='%s'\n" % (
+        " ".join(BASE_MODULES), " ".join(cfg.extra_modules),
+        GUEST_KO.get(cfg.module, ""))
+    cpio.file("etc/vmtest.conf", conf.encode())
+    if cfg.init_cmds:
+        rc = "#!/bin/sh\n" + "\n".join(cfg.init_cmds) + "\n"
+        cpio.file("etc/vmtest.rc", rc.encode(), 0o755)
+
+    for gpath, src in cfg.extra_files.items():
+        if isinstance(src, (bytes, bytearray)):
+            cpio.file(gpath, bytes(src), 0o755)
+        else:
+            with open(src, "rb") as f:
+                mode = os.stat(src).st_mode & 0o777
+                cpio.file(gpath, f.read(), mode)
+
+    with open(path, "wb") as f:
+        f.write(gzip.compress(cpio.finish(), compresslevel=6))
+    return path
