@@ -13,6 +13,10 @@ CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
 # shellcheck source=/dev/null
 . "$CACHE/source.env"
 
+# One staging directory and build directory per cache: serialize runs.
+exec 9> "$CACHE/kunit.lock"
+flock 9
+
 dest="$LINUX_SRC/lib/virtio_mem_kunit"
 mkdir -p "$dest"
 # --checksum keeps unchanged files' times, so a rerun rebuilds nothing.
