@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make test: every check CI runs. Each stage prints "PASS: <case>" and
+# "FAIL: <case>" lines; this script counts them and ends with the line
+# "N passed, N failed". A stage that fails without naming a case counts
+# as one failed case of its own.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+logs=$(mktemp -d "${TMPDIR:-/tmp}/vmem-test.XXXXXX")
+
+"$top/scripts/setup.sh" all || { echo "0 passed, 1 failed"; exit 1; }
+
+stage() {
+	local name=$1 start rc
+	shift
+	echo "=== $name: $*"
+	start=$(date +%s)
+	"$@" > >(tee "$logs/$name.log") 2>&1
+	rc=$?
+	wait
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$logs/$name.log"; then
+		echo "FAIL: $name: exited with $rc" | tee -a "$logs/$name.log"
+	fi
+	echo "=== $name: $(( $(date +%s) - start )) s"
+}
+
+stage check scripts/check.sh
+stage kunit scripts/kunit.sh
+stage qemu make -s qemu-test
+
+passed=$(cat "$logs"/*.log | grep -c '^PASS: ')
+failed=$(cat "$logs"/*.log | grep -c '^FAIL: ')
+if [ "$failed" -ne 0 ]; then
+	echo "failed cases (logs in $logs):"
+	cat "$logs"/*.log | grep '^FAIL: ' | sed 's/^/  /'
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
