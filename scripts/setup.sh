@@ -21,7 +21,7 @@ CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
 mkdir -p "$CACHE"
 
 PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
-	kmod cpio xz-utils zstd rsync python3 ca-certificates
+	kmod cpio xz-utils zstd rsync python3 ca-certificates perl git
 	qemu-system-x86 busybox-static sparse coccinelle ocaml-nox ocaml-findlib"
 
 log() { echo "setup: $*" >&2; }
