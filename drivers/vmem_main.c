@@ -5,8 +5,12 @@
  * thin kernel glue; decisions live in the pure files beside it.
  */
 #include <linux/acpi.h>
+#include <linux/delay.h>
+#include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/module.h>
+#include <linux/pageblock-flags.h>
+#include <linux/sizes.h>
 #include <linux/numa.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>
@@ -17,7 +21,14 @@
 #include "../include/vmem_dev.h"
 #include "../include/vmem_units.h"
 
-#define VMEM_VERSION "0.1.0"
+#define VMEM_VERSION "0.2.0"
+
+static bool unplug_online = true;
+module_param(unplug_online, bool, 0644);
+MODULE_PARM_DESC(unplug_online, "Try to unplug online memory");
+
+/* Added-but-offline memory at which plugging waits for onlining. */
+#define VMEM_OFFLINE_THRESHOLD SZ_1G
 
 static u32 vmem_config_generation(struct virtio_device *vdev)
 {
@@ -151,6 +162,155 @@ static void vmem_config_work(struct work_struct *work)
 	if (new.requested_size != old_requested)
 		dev_info(dev, "requested size changed: %llu -> %llu\n",
 			 old_requested, new.requested_size);
+	if (!vm->engine_ready)
+		return;
+	mutex_lock(&vm->engine.lock);
+	vmem_engine_set_config(&vm->engine, new.requested_size,
+			       new.usable_region_size);
+	mutex_unlock(&vm->engine.lock);
+	vmem_kick(vm, 0);
+}
+
+/**
+ * vmem_kick() - run the resize work now
+ * @vm: the device
+ * @delay_ms: 0 to run at once, else at the latest after this delay
+ */
+void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms)
+{
+	if (READ_ONCE(vm->removing))
+		return;
+	if (delay_ms)
+		queue_delayed_work(system_freezable_wq, &vm->resize_work,
+				   msecs_to_jiffies(delay_ms));
+	else
+		mod_delayed_work(system_freezable_wq, &vm->resize_work, 0);
+}
+
+static void vmem_resize_work(struct work_struct *work)
+{
+	struct vmem_dev *vm = container_of(to_delayed_work(work),
+					   struct vmem_dev, resize_work);
+	struct vmem_engine *e = &vm->engine;
+	enum vmem_run_result res, prev;
+	unsigned int delay;
+	bool unpin;
+
+	mutex_lock(&e->lock);
+	e->p.unplug_online = READ_ONCE(unplug_online);
+	res = vmem_engine_run(e);
+	delay = e->retry_ms;
+	unpin = vm->pinned &&
+		vmem_engine_mb_count(e, VMEM_MB_UNUSED) == e->nr_mbs;
+	if (res == VMEM_RUN_BROKEN)
+		dev_err_ratelimited(&vm->vdev->dev, "device broken: %s: %d; no further request\n",
+				    e->last_what, e->last_err);
+	mutex_unlock(&e->lock);
+
+	if (unpin) {
+		vm->pinned = false;
+		module_put(THIS_MODULE);
+	}
+	mutex_lock(&vm->lock);
+	prev = vm->last_result;
+	vm->last_result = res;
+	mutex_unlock(&vm->lock);
+
+	if (res == VMEM_RUN_WAIT_ONLINE && prev != VMEM_RUN_WAIT_ONLINE)
+		dev_info(&vm->vdev->dev, "added memory waits to be onlined (auto_online_blocks, memhp_default_state= or a udev rule)\n");
+	if (res == VMEM_RUN_RETRY || res == VMEM_RUN_WAIT_ONLINE)
+		vmem_kick(vm, delay);
+}
+
+/*
+ * Sub-Block Mode set-up: a subblock is at least a pageblock, the unit in
+ * which alloc_contig_range() takes memory back.
+ */
+static int vmem_engine_setup(struct vmem_dev *vm)
+{
+	struct device *dev = &vm->vdev->dev;
+	struct range pluggable = mhp_get_pluggable_range(true);
+	struct vmem_engine_params p = { };
+	u64 start, end;
+	int rc;
+
+	if (!vmem_compat_hotplug_supported()) {
+		dev_warn(dev, "this kernel's PageOffline accounting is not supported yet: not resizing\n");
+		return 0;
+	}
+	p.mb_size = memory_block_size_bytes();
+	p.block_size = vm->cfg.block_size;
+	if (p.block_size >= p.mb_size) {
+		dev_warn(dev, "Big-Block Mode (block_size %llu >= memory block %llu) is not implemented yet: not resizing\n",
+			 p.block_size, p.mb_size);
+		return 0;
+	}
+	p.sb_size = max_t(u64, p.block_size, PAGE_SIZE << pageblock_order);
+	start = max_t(u64, vm->cfg.addr, pluggable.start);
+	end = min_t(u64, vm->cfg.addr + vm->cfg.region_size,
+		    pluggable.end + 1);
+	p.addr = start;
+	p.region_size = end - start;
+	p.offline_threshold = max_t(u64, VMEM_OFFLINE_THRESHOLD,
+				    2 * p.mb_size);
+	p.unplug_online = READ_ONCE(unplug_online);
+
+	rc = vmem_engine_init(&vm->engine, &p, &vmem_virtio_ops, vm,
+			      &vmem_hotplug_ops, vm);
+	if (rc)
+		return rc;
+	rc = vmem_hotplug_init(vm);
+	if (rc) {
+		vmem_engine_destroy(&vm->engine);
+		return rc;
+	}
+	mutex_lock(&vm->engine.lock);
+	vmem_engine_set_config(&vm->engine, vm->cfg.requested_size,
+			       vm->cfg.usable_region_size);
+	if (vm->cfg.plugged_size)
+		vmem_engine_request_unplug_all(&vm->engine);
+	mutex_unlock(&vm->engine.lock);
+	vm->engine_ready = true;
+	return 0;
+}
+
+/*
+ * At remove: unplug and remove everything that can be. Returns false if
+ * memory is still added to Linux: then the driver's state must stay.
+ */
+static bool vmem_engine_teardown(struct vmem_dev *vm)
+{
+	struct vmem_engine *e = &vm->engine;
+	enum vmem_run_result res;
+	unsigned int tries, delay;
+	u64 added;
+
+	mutex_lock(&e->lock);
+	e->p.unplug_online = true;
+	vmem_engine_set_config(e, 0, e->usable);
+	for (tries = 0; tries < 5; tries++) {
+		res = vmem_engine_run(e);
+		if (res == VMEM_RUN_DONE || res == VMEM_RUN_BROKEN)
+			break;
+		delay = e->retry_ms;
+		mutex_unlock(&e->lock);
+		msleep(delay);
+		mutex_lock(&e->lock);
+	}
+	added = e->nr_mbs - vmem_engine_mb_count(e, VMEM_MB_UNUSED);
+	if (added) {
+		/* The virtqueue goes away: no request from now on. */
+		e->broken = true;
+		dev_err(&vm->vdev->dev, "%llu memory blocks are still in use and stay added; the driver keeps their state and stays loaded\n",
+			added);
+	}
+	mutex_unlock(&e->lock);
+	if (added)
+		return false;
+	vmem_hotplug_exit(vm);
+	cancel_delayed_work_sync(&vm->resize_work);
+	vmem_engine_destroy(e);
+	return true;
 }
 
 /* Runs in interrupt context: defer all work. */
@@ -159,11 +319,6 @@ static void vmem_config_changed(struct virtio_device *vdev)
 	struct vmem_dev *vm = vdev->priv;
 
 	queue_work(system_freezable_wq, &vm->config_work);
-}
-
-static void vmem_vq_done(struct virtqueue *vq)
-{
-	/* No request is sent yet; the resize engine will wait here. */
 }
 
 static int vmem_probe(struct virtio_device *vdev)
@@ -185,7 +340,10 @@ static int vmem_probe(struct virtio_device *vdev)
 		return -ENOMEM;
 	vm->vdev = vdev;
 	mutex_init(&vm->lock);
+	mutex_init(&vm->req_lock);
+	init_waitqueue_head(&vm->resp_wq);
 	INIT_WORK(&vm->config_work, vmem_config_work);
+	INIT_DELAYED_WORK(&vm->resize_work, vmem_resize_work);
 
 	vmem_read_config(vdev, &vm->cfg);
 	rc = vmem_config_validate(&vm->cfg, PAGE_SIZE, &err);
@@ -208,20 +366,33 @@ static int vmem_probe(struct virtio_device *vdev)
 	}
 
 	vdev->priv = vm;
+	rc = vmem_engine_setup(vm);
+	if (rc) {
+		dev_err(&vdev->dev, "cannot set up memory hotplug: %d\n", rc);
+		goto out_del_vqs;
+	}
 	rc = sysfs_create_group(&vdev->dev.kobj, &vmem_sysfs_group);
 	if (rc) {
 		dev_err(&vdev->dev, "cannot create sysfs files: %d\n", rc);
-		goto out_del_vqs;
+		goto out_engine;
 	}
 
 	vmem_log_config(vm);
 	virtio_device_ready(vdev);
+	if (vm->engine_ready)
+		vmem_kick(vm, 0);
 	return 0;
 
+out_engine:
+	if (vm->engine_ready) {
+		vmem_hotplug_exit(vm);
+		vmem_engine_destroy(&vm->engine);
+	}
 out_del_vqs:
 	vdev->priv = NULL;
 	vdev->config->del_vqs(vdev);
 out_free:
+	mutex_destroy(&vm->req_lock);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
 	return rc;
@@ -231,12 +402,21 @@ static void vmem_remove(struct virtio_device *vdev)
 {
 	struct vmem_dev *vm = vdev->priv;
 
+	bool freeable = true;
+
 	/* The virtio core has disabled config callbacks before this. */
 	sysfs_remove_group(&vdev->dev.kobj, &vmem_sysfs_group);
+	WRITE_ONCE(vm->removing, true);
 	cancel_work_sync(&vm->config_work);
+	cancel_delayed_work_sync(&vm->resize_work);
+	if (vm->engine_ready)
+		freeable = vmem_engine_teardown(vm);
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 	vdev->priv = NULL;
+	if (!freeable)
+		return;	/* the online_page callback and notifier still use vm */
+	mutex_destroy(&vm->req_lock);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
 }
@@ -264,7 +444,26 @@ static struct virtio_driver vmem_driver = {
 	.config_changed = vmem_config_changed,
 };
 
-module_virtio_driver(vmem_driver);
+static int __init vmem_init(void)
+{
+	int rc = vmem_hotplug_register();
+
+	if (rc)
+		return rc;
+	rc = register_virtio_driver(&vmem_driver);
+	if (rc)
+		vmem_hotplug_unregister();
+	return rc;
+}
+module_init(vmem_init);
+
+static void __exit vmem_exit(void)
+{
+	unregister_virtio_driver(&vmem_driver);
+	vmem_hotplug_unregister();
+}
+module_exit(vmem_exit);
+
 MODULE_DEVICE_TABLE(virtio, vmem_id_table);
 MODULE_DESCRIPTION("virtio-mem guest driver");
 MODULE_LICENSE("GPL");

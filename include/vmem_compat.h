@@ -7,11 +7,53 @@
 #ifndef _VMEM_COMPAT_H
 #define _VMEM_COMPAT_H
 
+#include <linux/gfp.h>
+#include <linux/log2.h>
+#include <linux/mmzone.h>
+#include <linux/version.h>
 #include <linux/virtio_mem.h>
 
 /* Feature bit 2 reached the uapi header after 6.1. */
 #ifndef VIRTIO_MEM_F_PERSISTENT_SUSPEND
 #define VIRTIO_MEM_F_PERSISTENT_SUSPEND 2
 #endif
+
+/*
+ * The largest order generic_online_page() takes. MAX_ORDER became
+ * inclusive in 6.4 and was renamed MAX_PAGE_ORDER in 6.8;
+ * MAX_ORDER_NR_PAGES has meant "pages of the largest order" throughout.
+ */
+#define VMEM_MAX_PAGE_ORDER ilog2(MAX_ORDER_NR_PAGES)
+
+/*
+ * Hot-added pages: up to 6.10 they start PageReserved with refcount 1,
+ * the driver marks the unplugged ones PageOffline itself, and offlining
+ * subtracts every page of the block (PageOffline ones too) from the
+ * managed page count, so the driver adds its fake-offline pages back at
+ * MEM_GOING_OFFLINE. 6.11 changed all of this; that logic is not written
+ * yet, and the driver refuses to resize on such kernels rather than
+ * double-count (vmem_compat_hotplug_supported()). No header shows this
+ * runtime change, so it is the one version check of the driver.
+ */
+#define VMEM_PAGEOFFLINE_6_1_RULES \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0))
+
+static inline bool vmem_compat_hotplug_supported(void)
+{
+	return VMEM_PAGEOFFLINE_6_1_RULES;
+}
+
+/* alloc_contig_range(): its migratetype became acr_flags_t in 6.16. */
+static inline int vmem_alloc_contig_range(unsigned long start,
+					  unsigned long end)
+{
+#ifdef ACR_FLAGS_NONE	/* 6.16 */
+	return alloc_contig_range(start, end, ACR_FLAGS_NONE,
+				  GFP_KERNEL | __GFP_NOWARN);
+#else
+	return alloc_contig_range(start, end, MIGRATE_MOVABLE,
+				  GFP_KERNEL | __GFP_NOWARN);
+#endif
+}
 
 #endif /* _VMEM_COMPAT_H */

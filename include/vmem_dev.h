@@ -5,10 +5,15 @@
 #ifndef _VMEM_DEV_H
 #define _VMEM_DEV_H
 
+#include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/virtio_mem.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "vmem_config.h"
+#include "vmem_engine.h"
 
 struct virtio_device;
 struct virtqueue;
@@ -18,23 +23,68 @@ struct virtqueue;
  * @vdev: the virtio device we are bound to
  * @vq: the single guest-request virtqueue
  * @config_work: re-reads the config after a config-change interrupt
+ * @resize_work: runs the engine; also the retry timer (delayed)
  * @lock: see below
  * @cfg: the last config that passed validation
  * @nid: Linux node of the memory, NUMA_NO_NODE if the device names none
+ * @req_lock: see below
+ * @req: the request buffer (DMA: lives here, not on a stack)
+ * @resp: the reply buffer
+ * @resp_wq: woken when the device returns a buffer
+ * @engine: the resize engine and its books (locked by engine.lock)
+ * @engine_ready: the engine is set up (Sub-Block Mode device)
+ * @last_result: what the last engine run asked for
+ * @mgid: our memory group id, from memory_group_register_dynamic()
+ * @memory_nb: our memory notifier
+ * @list: entry in the list of devices the online_page callback checks
+ * @start: first byte of the memory blocks the engine may use
+ * @end: end of them (exclusive)
+ * @pinned: we hold a module reference because memory is added
+ * @removing: set at remove: no more work gets queued
  *
- * Locking: @lock (a mutex; config reads may sleep) guards @cfg and @nid
- * after probe. Probe fills them before anything else can see the device;
- * sysfs readers and @config_work take @lock.
+ * Locking:
+ * - @lock (mutex) guards @cfg, @nid and @last_result after probe.
+ * - @req_lock (mutex) guards @req and @resp: one request in flight.
+ * - engine.lock guards the books; taken by the resize work and, across
+ *   an online/offline transition of one of our blocks, by the memory
+ *   notifier (see vmem_engine_notify()). Order: engine.lock, then
+ *   @req_lock; @lock is never held with another.
  */
 struct vmem_dev {
 	struct virtio_device *vdev;
 	struct virtqueue *vq;
 	struct work_struct config_work;
-	struct mutex lock; /* guards cfg and nid */
+	struct delayed_work resize_work;
+	struct mutex lock; /* guards cfg, nid, last_result */
 	struct vmem_config cfg;
 	int nid;
+	enum vmem_run_result last_result;
+
+	struct mutex req_lock; /* guards req, resp */
+	struct virtio_mem_req req;
+	struct virtio_mem_resp resp;
+	wait_queue_head_t resp_wq;
+
+	struct vmem_engine engine;
+	bool engine_ready;
+	int mgid;
+	struct notifier_block memory_nb;
+	struct list_head list;
+	u64 start;
+	u64 end;
+	bool pinned;
+	bool removing;
 };
 
 extern const struct attribute_group vmem_sysfs_group;
+extern const struct vmem_device_ops vmem_virtio_ops;
+extern const struct vmem_mm_ops vmem_hotplug_ops;
+
+void vmem_vq_done(struct virtqueue *vq);
+int vmem_hotplug_init(struct vmem_dev *vm);
+void vmem_hotplug_exit(struct vmem_dev *vm);
+int vmem_hotplug_register(void);
+void vmem_hotplug_unregister(void);
+void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms);
 
 #endif /* _VMEM_DEV_H */

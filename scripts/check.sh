@@ -51,8 +51,15 @@ kmake C=2 modules > "$log/sparse.out" 2>&1 ||
 grep -E 'warning:|error:' "$log/sparse.out" | grep -vE '\[-W[^]]*\]$' >> "$log/sparse"
 report sparse "$log/sparse"
 
+# Two findings are known false positives, filtered by name, not by type:
+# CamelCase on the kernel's macro-generated page-flag helpers
+# (__SetPageOffline() ...), which checkpatch cannot see defined, and the
+# version check that include/vmem_compat.h exists to hold.
 (cd "$top" && perl "$LINUX_SRC/scripts/checkpatch.pl" --no-tree --strict \
-	--terse --no-summary --show-types -f $sources) > "$log/checkpatch" 2>&1
+	--terse --no-summary --show-types -f $sources) 2>&1 |
+	grep -vE 'CAMELCASE: Avoid CamelCase: <(__)?(Set|Clear)?Page[A-Z][A-Za-z]*>' |
+	grep -vE '^include/vmem_compat\.h:[0-9]+: WARNING:(LINUX_VERSION_CODE|CONSTANT_COMPARISON):' \
+	> "$log/checkpatch"
 report checkpatch "$log/checkpatch"
 
 make -C "$LINUX_SRC" M="$top" coccicheck MODE=report \

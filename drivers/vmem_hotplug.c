@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory hotplug glue: struct vmem_mm_ops for the engine, the online_page
+ * callback and the memory notifier.
+ *
+ * Page states inside an online memory block of ours (6.1 rules, see
+ * vmem_compat.h):
+ *  - a page of a plugged subblock is the kernel's: in use or free in the
+ *    buddy;
+ *  - every other page is "fake-offline": PageOffline, refcount 1, not
+ *    counted in the zone's managed pages, never read or written. That
+ *    covers unplugged subblocks and plugged ones the driver has taken back
+ *    (alloc_contig_range()) on the way to unplugging them.
+ * At MEM_GOING_OFFLINE the driver drops its reference to every
+ * fake-offline page (so offlining skips them) and adds them to the
+ * managed count (which offlining then subtracts with the rest of the
+ * block); MEM_CANCEL_OFFLINE undoes both.
+ */
+#include <linux/bitmap.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/page_ref.h>
+#include <linux/rculist.h>
+#include <linux/virtio.h>
+
+#include "../include/vmem_compat.h"
+#include "../include/vmem_dev.h"
+
+#define VMEM_RESOURCE_NAME "System RAM (virtio_mem)"
+
+/* Devices whose memory the online_page callback decides on; RCU. */
+static LIST_HEAD(vmem_devices);
+static DEFINE_MUTEX(vmem_devices_lock); /* guards writers of vmem_devices */
+
+static struct vmem_dev *vmem_find_dev(u64 addr)
+{
+	struct vmem_dev *vm, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vmem_devices, list) {
+		if (addr >= vm->start && addr < vm->end) {
+			found = vm;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	/* A device is unlisted only once none of its memory is added. */
+	return found;
+}
+
+static void vmem_set_fake_offline(unsigned long pfn, unsigned long nr,
+				  bool fresh)
+{
+	unsigned long i;
+
+	page_offline_begin();
+	for (i = 0; i < nr; i++) {
+		struct page *page = pfn_to_page(pfn + i);
+
+		/* Freshly onlined pages start reserved: offlining refuses those. */
+		if (fresh)
+			__ClearPageReserved(page);
+		__SetPageOffline(page);
+	}
+	page_offline_end();
+}
+
+/* Hand fake-offline pages [pfn, pfn + nr) to the page allocator. */
+static void vmem_give_pages(unsigned long pfn, unsigned long nr)
+{
+	unsigned long i, chunk = 1UL << VMEM_MAX_PAGE_ORDER;
+
+	page_offline_begin();
+	for (i = 0; i < nr; i++)
+		__ClearPageOffline(pfn_to_page(pfn + i));
+	page_offline_end();
+	/* Subblocks are power-of-two sized and aligned. */
+	for (i = 0; i < nr; i += chunk) {
+		chunk = min(chunk, nr - i);
+		generic_online_page(pfn_to_page(pfn + i), ilog2(chunk));
+	}
+}
+
+/*
+ * The online_page callback, for every page range Linux onlines: pages of
+ * plugged subblocks of our devices go to the buddy, the others stay
+ * fake-offline. Runs between MEM_GOING_ONLINE and MEM_ONLINE, so the
+ * engine lock is held by this task.
+ */
+static void vmem_online_page_cb(struct page *page, unsigned int order)
+{
+	u64 addr = page_to_phys(page), size = PAGE_SIZE << order, step, a;
+	struct vmem_dev *vm = vmem_find_dev(addr);
+	unsigned int step_order;
+
+	if (!vm) {
+		generic_online_page(page, order);
+		return;
+	}
+	step = min(size, vm->engine.p.sb_size);
+	step_order = ilog2(step >> PAGE_SHIFT);
+	for (a = addr; a < addr + size; a += step) {
+		if (vmem_engine_page_plugged(&vm->engine, a))
+			generic_online_page(pfn_to_page(PHYS_PFN(a)), step_order);
+		else
+			vmem_set_fake_offline(PHYS_PFN(a), step >> PAGE_SHIFT,
+					      true);
+	}
+}
+
+/* Drop (@going) or retake our reference to every fake-offline page. */
+static void vmem_fake_offline_refs(unsigned long pfn, unsigned long nr,
+				   bool going)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < nr; i++) {
+		struct page *page = pfn_to_page(pfn + i);
+
+		if (!PageOffline(page))
+			continue;
+		if (going)
+			page_ref_dec(page);
+		else
+			page_ref_inc(page);
+		n++;
+	}
+	if (n && VMEM_PAGEOFFLINE_6_1_RULES)
+		adjust_managed_page_count(pfn_to_page(pfn),
+					  going ? (long)n : -(long)n);
+}
+
+static int vmem_memory_notifier(struct notifier_block *nb,
+				unsigned long action, void *arg)
+{
+	struct vmem_dev *vm = container_of(nb, struct vmem_dev, memory_nb);
+	struct memory_notify *mhp = arg;
+	u64 start = PFN_PHYS(mhp->start_pfn), size = PFN_PHYS(mhp->nr_pages);
+	struct vmem_engine *e = &vm->engine;
+
+	if (start >= vm->end || start + size <= vm->start)
+		return NOTIFY_DONE;
+
+	switch (action) {
+	case MEM_GOING_ONLINE:
+		vmem_engine_notify(e, VMEM_MEM_GOING_ONLINE, start, size);
+		break;
+	case MEM_ONLINE:
+		vmem_engine_notify(e, VMEM_MEM_ONLINE, start, size);
+		vmem_kick(vm, 0);	/* may unblock WAIT_ONLINE */
+		break;
+	case MEM_CANCEL_ONLINE:
+		vmem_engine_notify(e, VMEM_MEM_CANCEL_ONLINE, start, size);
+		break;
+	case MEM_GOING_OFFLINE:
+		vmem_engine_notify(e, VMEM_MEM_GOING_OFFLINE, start, size);
+		vmem_fake_offline_refs(mhp->start_pfn, mhp->nr_pages, true);
+		break;
+	case MEM_CANCEL_OFFLINE:
+		vmem_fake_offline_refs(mhp->start_pfn, mhp->nr_pages, false);
+		vmem_engine_notify(e, VMEM_MEM_CANCEL_OFFLINE, start, size);
+		break;
+	case MEM_OFFLINE:
+		vmem_engine_notify(e, VMEM_MEM_OFFLINE, start, size);
+		vmem_kick(vm, 0);	/* offline memory is cheap to unplug */
+		break;
+	}
+	return NOTIFY_OK;
+}
+
+static int vmem_mm_add(void *priv, u64 addr, u64 size)
+{
+	struct vmem_dev *vm = priv;
+	int rc;
+
+	rc = add_memory_driver_managed(vm->mgid, addr, size,
+				       VMEM_RESOURCE_NAME,
+				       MHP_MERGE_RESOURCE | MHP_NID_IS_MGID);
+	/* Added memory must not outlive the module. */
+	if (!rc && !vm->pinned) {
+		__module_get(THIS_MODULE);
+		vm->pinned = true;
+	}
+	return rc;
+}
+
+static int vmem_mm_remove(void *priv, u64 addr, u64 size)
+{
+	return remove_memory(addr, size);
+}
+
+static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
+{
+	unsigned long pfn = PHYS_PFN(addr), nr = PHYS_PFN(size);
+	int rc;
+
+	rc = vmem_alloc_contig_range(pfn, pfn + nr);
+	if (rc)
+		return rc == -EINTR ? -EBUSY : rc;
+	vmem_set_fake_offline(pfn, nr, false);
+	adjust_managed_page_count(pfn_to_page(pfn), -(long)nr);
+	return 0;
+}
+
+static void vmem_mm_fake_online(void *priv, u64 addr, u64 size)
+{
+	vmem_give_pages(PHYS_PFN(addr), PHYS_PFN(size));
+}
+
+/*
+ * Offlining in 6.1 retries migration until it succeeds, so it could spin
+ * forever on one unmovable page. Take every page still in use back with
+ * alloc_contig_range() first, which gives up instead; the offline then
+ * has nothing left to migrate.
+ */
+static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
+{
+	struct vmem_dev *vm = priv;
+	u64 sb_size = vm->engine.p.sb_size;
+	unsigned int i, nr = size / sb_size;
+	unsigned long *taken;
+	struct page *page;
+	int rc = 0;
+
+	taken = bitmap_zalloc(nr, GFP_KERNEL);
+	if (!taken)
+		return -ENOMEM;
+	for (i = 0; i < nr && !rc; i++) {
+		if (PageOffline(pfn_to_page(PHYS_PFN(addr + i * sb_size))))
+			continue;
+		rc = vmem_mm_fake_offline(vm, addr + i * sb_size, sb_size);
+		if (!rc)
+			set_bit(i, taken);
+	}
+	if (!rc)
+		rc = offline_and_remove_memory(addr, size);
+	if (rc) {
+		/*
+		 * Give back what we took if it is still ours: a removal that
+		 * failed after the offline onlines the block again, which
+		 * re-initialises its pages and hands plugged ones to the
+		 * buddy through the online_page callback.
+		 */
+		for_each_set_bit(i, taken, nr) {
+			page = pfn_to_online_page(PHYS_PFN(addr + i * sb_size));
+			if (page && PageOffline(page))
+				vmem_give_pages(page_to_pfn(page),
+						PHYS_PFN(sb_size));
+		}
+	}
+	bitmap_free(taken);
+	return rc;
+}
+
+static enum vmem_zone vmem_mm_zone(void *priv, u64 addr)
+{
+	struct page *page = pfn_to_online_page(PHYS_PFN(addr));
+
+	if (!page)
+		return VMEM_ZONE_OFFLINE;
+	return page_zonenum(page) == ZONE_MOVABLE ? VMEM_ZONE_MOVABLE :
+						     VMEM_ZONE_KERNEL;
+}
+
+const struct vmem_mm_ops vmem_hotplug_ops = {
+	.add = vmem_mm_add,
+	.remove = vmem_mm_remove,
+	.offline_and_remove = vmem_mm_offline_and_remove,
+	.fake_offline = vmem_mm_fake_offline,
+	.fake_online = vmem_mm_fake_online,
+	.zone = vmem_mm_zone,
+};
+
+/**
+ * vmem_hotplug_init() - memory group, notifier and callback listing
+ * @vm: the device; engine initialised, vm->nid set
+ *
+ * Return: 0 or a negative errno, with nothing left registered.
+ */
+int vmem_hotplug_init(struct vmem_dev *vm)
+{
+	unsigned long unit_pages = PHYS_PFN(vm->engine.p.mb_size);
+	int rc;
+
+	vm->mgid = memory_group_register_dynamic(vm->nid, unit_pages);
+	if (vm->mgid < 0)
+		return vm->mgid;
+	vm->start = vm->engine.first_mb;
+	vm->end = vm->start + vm->engine.nr_mbs * vm->engine.p.mb_size;
+	vm->memory_nb.notifier_call = vmem_memory_notifier;
+	rc = register_memory_notifier(&vm->memory_nb);
+	if (rc) {
+		memory_group_unregister(vm->mgid);
+		return rc;
+	}
+	mutex_lock(&vmem_devices_lock);
+	list_add_rcu(&vm->list, &vmem_devices);
+	mutex_unlock(&vmem_devices_lock);
+	return 0;
+}
+
+/**
+ * vmem_hotplug_exit() - undo vmem_hotplug_init()
+ * @vm: the device; none of its memory is added any more
+ */
+void vmem_hotplug_exit(struct vmem_dev *vm)
+{
+	mutex_lock(&vmem_devices_lock);
+	list_del_rcu(&vm->list);
+	mutex_unlock(&vmem_devices_lock);
+	synchronize_rcu();
+	unregister_memory_notifier(&vm->memory_nb);
+	memory_group_unregister(vm->mgid);
+	if (vm->pinned) {
+		vm->pinned = false;
+		module_put(THIS_MODULE);
+	}
+}
+
+/**
+ * vmem_hotplug_register() - install the online_page callback
+ *
+ * Only one driver can own it; the in-tree virtio_mem and hv_balloon do
+ * too.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmem_hotplug_register(void)
+{
+	int rc = set_online_page_callback(&vmem_online_page_cb);
+
+	if (rc)
+		pr_err("virtio_mem: another driver (in-tree virtio_mem? hv_balloon?) owns the online_page callback: %d\n",
+		       rc);
+	return rc;
+}
+
+void vmem_hotplug_unregister(void)
+{
+	restore_online_page_callback(&vmem_online_page_cb);
+}
