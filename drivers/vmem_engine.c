@@ -32,6 +32,7 @@
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
+#include <linux/bug.h>
 #include <linux/virtio_mem.h>
 
 #include "../include/vmem_engine.h"
@@ -73,6 +74,12 @@ static unsigned int mb_plugged_sbs(const struct vmem_engine *e, u64 mb)
 	for (sb = 0; sb < e->sbs_per_mb; sb++)
 		n += sb_plugged(e, mb, sb);
 	return n;
+}
+
+/* Whether @mb is in an online/offline transition: hands off. */
+static bool mb_moving(const struct vmem_engine *e, u64 mb)
+{
+	return test_bit(mb, e->mb_moving);
 }
 
 static bool mb_online(const struct vmem_engine *e, u64 mb)
@@ -279,7 +286,7 @@ static int sbm_plug_step(struct vmem_engine *e, u64 need)
 
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
 		for (mb = 0; mb < e->nr_mbs; mb++) {
-			if (e->mb_state[mb] != order[i] ||
+			if (e->mb_state[mb] != order[i] || mb_moving(e, mb) ||
 			    !sbm_has_free_sb(e, mb))
 				continue;
 			rc = sbm_plug_into(e, mb, nr);
@@ -398,7 +405,7 @@ static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
 	for (mb = e->nr_mbs; mb-- > 0;) {
 		if ((e->mb_state[mb] == VMEM_MB_UNUSED ||
 		     e->mb_state[mb] == VMEM_MB_OFFLINE) &&
-		    mb_plugged_sbs(e, mb)) {
+		    !mb_moving(e, mb) && mb_plugged_sbs(e, mb)) {
 			rc = sbm_unplug_unused(e, mb, nr);
 			return rc ? rc : 1;
 		}
@@ -409,7 +416,8 @@ static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
 	for (i = 0; i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
 			n = mb_plugged_sbs(e, mb);
-			if (e->mb_state[mb] != online[i] || !n || n > nr)
+			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
+			    !n || n > nr)
 				continue;
 			rc = sbm_mm_unlocked(e, e->mm->offline_and_remove, mb);
 			if (rc) {
@@ -424,7 +432,7 @@ static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
 
 	for (i = 0; i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
-			if (e->mb_state[mb] != online[i] ||
+			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
 			    !mb_plugged_sbs(e, mb))
 				continue;
 			rc = sbm_unplug_online_sbs(e, mb, nr);
@@ -444,7 +452,8 @@ static int sbm_remove_empty(struct vmem_engine *e)
 	u64 mb;
 
 	for (mb = 0; mb < e->nr_mbs; mb++) {
-		if (e->mb_state[mb] == VMEM_MB_UNUSED || mb_plugged_sbs(e, mb))
+		if (e->mb_state[mb] == VMEM_MB_UNUSED || mb_moving(e, mb) ||
+		    mb_plugged_sbs(e, mb))
 			continue;
 		rc = sbm_remove_empty_mb(e, mb);
 		if (rc)
@@ -565,13 +574,12 @@ static bool vmem_engine_mb_of(const struct vmem_engine *e, u64 addr, u64 *mb)
 
 /**
  * vmem_engine_notify() - follow an online/offline transition
- * @e: the engine
+ * @e: the engine; e->lock not held (taken briefly here)
  * @ev: the memory notifier event
  * @addr: start of the memory block(s) changing state
  * @size: their size
  *
- * Takes e->lock at GOING_ONLINE and GOING_OFFLINE, releases it at the
- * event that ends the transition.
+ * See enum vmem_mem_event.
  *
  * Return: 0.
  */
@@ -580,28 +588,28 @@ int vmem_engine_notify(struct vmem_engine *e, enum vmem_mem_event ev,
 {
 	u64 a, mb;
 
-	switch (ev) {
-	case VMEM_MEM_GOING_ONLINE:
-	case VMEM_MEM_GOING_OFFLINE:
-		mutex_lock(&e->lock);
-		return 0;
-	case VMEM_MEM_ONLINE:
-	case VMEM_MEM_OFFLINE:
-		lockdep_assert_held(&e->lock);
-		for (a = addr; a < addr + size; a += e->p.mb_size) {
-			if (!vmem_engine_mb_of(e, a, &mb))
-				continue;
-			if (ev == VMEM_MEM_OFFLINE)
-				e->mb_state[mb] = VMEM_MB_OFFLINE;
-			else if (e->mm->zone(e->mm_priv, a) == VMEM_ZONE_MOVABLE)
-				e->mb_state[mb] = VMEM_MB_MOVABLE;
-			else
-				e->mb_state[mb] = VMEM_MB_KERNEL;
+	mutex_lock(&e->lock);
+	for (a = addr; a < addr + size; a += e->p.mb_size) {
+		if (!vmem_engine_mb_of(e, a, &mb))
+			continue;
+		switch (ev) {
+		case VMEM_MEM_GOING_ONLINE:
+		case VMEM_MEM_GOING_OFFLINE:
+			set_bit(mb, e->mb_moving);
+			continue;
+		case VMEM_MEM_ONLINE:
+			e->mb_state[mb] = e->mm->zone(e->mm_priv, a) ==
+					  VMEM_ZONE_MOVABLE ? VMEM_MB_MOVABLE :
+							      VMEM_MB_KERNEL;
+			break;
+		case VMEM_MEM_OFFLINE:
+			e->mb_state[mb] = VMEM_MB_OFFLINE;
+			break;
+		case VMEM_MEM_CANCEL_ONLINE:
+		case VMEM_MEM_CANCEL_OFFLINE:
+			break;
 		}
-		break;
-	case VMEM_MEM_CANCEL_ONLINE:
-	case VMEM_MEM_CANCEL_OFFLINE:
-		break;
+		clear_bit(mb, e->mb_moving);
 	}
 	mutex_unlock(&e->lock);
 	return 0;
@@ -609,8 +617,12 @@ int vmem_engine_notify(struct vmem_engine *e, enum vmem_mem_event ev,
 
 /**
  * vmem_engine_page_plugged() - may the page at @addr go to the buddy?
- * @e: the engine, e->lock held (by GOING_ONLINE)
+ * @e: the engine
  * @addr: physical address of the page
+ *
+ * Called by the online_page callback, between GOING_ONLINE and ONLINE of
+ * the block: the engine leaves the bitmap of a block in transition alone,
+ * so no lock is needed.
  *
  * Return: true if the page lies in a plugged subblock.
  */
@@ -618,9 +630,9 @@ bool vmem_engine_page_plugged(struct vmem_engine *e, u64 addr)
 {
 	u64 mb;
 
-	lockdep_assert_held(&e->lock);
 	if (!vmem_engine_mb_of(e, addr, &mb))
 		return false;
+	WARN_ON_ONCE(!mb_moving(e, mb));
 	return sb_plugged(e, mb, (addr - mb_addr(e, mb)) / e->p.sb_size);
 }
 
@@ -697,7 +709,8 @@ int vmem_engine_init(struct vmem_engine *e,
 			      GFP_KERNEL);
 	e->sb_plugged = bitmap_zalloc((e->nr_mbs ?: 1) * e->sbs_per_mb,
 				      GFP_KERNEL);
-	if (!e->mb_state || !e->sb_plugged) {
+	e->mb_moving = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
+	if (!e->mb_state || !e->sb_plugged || !e->mb_moving) {
 		vmem_engine_destroy(e);
 		return -ENOMEM;
 	}
@@ -713,6 +726,8 @@ void vmem_engine_destroy(struct vmem_engine *e)
 {
 	kfree(e->mb_state);
 	bitmap_free(e->sb_plugged);
+	bitmap_free(e->mb_moving);
 	e->mb_state = NULL;
 	e->sb_plugged = NULL;
+	e->mb_moving = NULL;
 }

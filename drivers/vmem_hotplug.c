@@ -86,8 +86,8 @@ static void vmem_give_pages(unsigned long pfn, unsigned long nr)
 /*
  * The online_page callback, for every page range Linux onlines: pages of
  * plugged subblocks of our devices go to the buddy, the others stay
- * fake-offline. Runs between MEM_GOING_ONLINE and MEM_ONLINE, so the
- * engine lock is held by this task.
+ * fake-offline. Runs between MEM_GOING_ONLINE and MEM_ONLINE, while the
+ * engine keeps its hands off the block (see enum vmem_mem_event).
  */
 static void vmem_online_page_cb(struct page *page, unsigned int order)
 {

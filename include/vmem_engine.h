@@ -53,9 +53,13 @@ enum vmem_run_result {
 /**
  * enum vmem_mem_event - memory notifier events the engine follows
  *
- * GOING_ONLINE and GOING_OFFLINE take vmem_engine.lock; the event that
- * ends the transition (ONLINE, CANCEL_ONLINE, OFFLINE, CANCEL_OFFLINE)
- * releases it, so the books cannot change while pages of the block move.
+ * GOING_ONLINE and GOING_OFFLINE mark the block "in transition"; the
+ * event that ends the transition (ONLINE, CANCEL_ONLINE, OFFLINE,
+ * CANCEL_OFFLINE) clears the mark. The engine neither plugs nor unplugs
+ * anything of a block in transition, so its bitmap stays still while the
+ * online_page callback reads it. (Holding vmem_engine.lock across the
+ * transition instead would nest it inside the memory notifier chain's
+ * rwsem, which register_memory_notifier() takes for writing: a deadlock.)
  */
 enum vmem_mem_event {
 	VMEM_MEM_GOING_ONLINE,
@@ -102,6 +106,7 @@ struct vmem_engine_params {
  * @mm_priv: see @mm
  * @lock: guards everything below
  * @mb_state: per memory block, an enum vmem_mb_state
+ * @mb_moving: bitmap of memory blocks in an online/offline transition
  * @sb_plugged: bitmap of plugged subblocks, @sbs_per_mb per memory block
  * @plugged: the books: bytes plugged at the device, by our requests
  * @requested: the device's requested_size, as last set
@@ -125,6 +130,7 @@ struct vmem_engine {
 
 	struct mutex lock; /* guards the books: see above */
 	u8 *mb_state;
+	unsigned long *mb_moving;
 	unsigned long *sb_plugged;
 	u64 plugged;
 	u64 requested;
