@@ -155,7 +155,10 @@ def build_initramfs(cfg, path):
     cpio.symlink("bin/sh", "busybox")
     cpio.file("init", INIT_SCRIPT.encode(), 0o755)
 
-    for m in BASE_MODULES:
+    # No module directory: a kernel with the virtio transport built in
+    # (the debug kernel).
+    base = BASE_MODULES if cfg.moddir else []
+    for m in base:
         with open(find_module(cfg.moddir, m), "rb") as f:
             cpio.file("modules/base/%s.ko" % m, f.read())
     for m in cfg.extra_modules:
@@ -163,7 +166,8 @@ def build_initramfs(cfg, path):
             cpio.file("modules/extra/%s.ko" % m, f.read())
 
     # Keep both drivers in the image so tests can swap them at run time.
-    stock = os.path.join(cfg.moddir, "kernel/drivers/virtio/virtio_mem.ko")
+    stock = os.path.join(cfg.moddir or "/nonexistent",
+                         "kernel/drivers/virtio/virtio_mem.ko")
     if os.path.isfile(stock):
         with open(stock, "rb") as f:
             cpio.file(GUEST_KO["stock"], f.read())
@@ -178,7 +182,7 @@ def build_initramfs(cfg, path):
     if cfg.module not in ("ours", "stock", "none"):
         raise InitramfsError("module must be ours, stock or none")
     conf = "BASE_MODULES='%s'\nEXTRA_MODULES='%s'\nTEST_KO='%s'\n" % (
-        " ".join(BASE_MODULES), " ".join(cfg.extra_modules),
+        " ".join(base), " ".join(cfg.extra_modules),
         GUEST_KO.get(cfg.module, ""))
     cpio.file("etc/vmtest.conf", conf.encode())
     if cfg.init_cmds:
