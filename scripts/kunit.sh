@@ -39,30 +39,5 @@ rc=0
 	--kunitconfig="$dest/kunit/.kunitconfig" --build_dir="$build" \
 	--jobs="$(nproc)" --timeout=300 --json="$json") || rc=$?
 
-python3 - "$json" "$rc" <<'PY'
-import json, sys
-
-path, rc = sys.argv[1], int(sys.argv[2])
-n = 0
-
-def walk(group, prefix):
-    global n
-    for case in group.get("test_cases", []):
-        n += 1
-        word = "PASS" if case["status"] in ("PASS", "SKIP") else "FAIL"
-        print(f"{word}: kunit/{prefix}{case['name']}")
-    for sub in group.get("sub_groups", []):
-        walk(sub, f"{prefix}{sub['name']}/")
-
-try:
-    with open(path) as f:
-        text = f.read()
-    walk(json.loads(text), "") if text.strip() else None
-except (OSError, ValueError) as e:
-    print(f"kunit: no parsable results: {e}")
-if n == 0:
-    print("FAIL: kunit/run: no test case ran")
-elif rc:
-    print(f"FAIL: kunit/run: kunit.py exited with {rc}")
-PY
+python3 "$top/scripts/kunit_results.py" "$json" "$rc" kunit
 exit "$rc"
