@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The KUnit suites on x86, inside the debug guest kernel (KASAN, lockdep,
+# DEBUG_VM): the module is built with CONFIG_VIRTIO_MEM_KUNIT_TEST=m,
+# which links the suites into virtio_mem.ko, and loaded in a guest. Prints
+# one "PASS: kunit-x86/<suite>/<case>" or "FAIL: ..." line per case.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+"$top/scripts/setup.sh" source
+"$top/scripts/debug-kernel.sh"
+# shellcheck source=/dev/null
+. "$CACHE/source.env"
+# shellcheck source=/dev/null
+. "$CACHE/debug.env"
+
+out="$CACHE/build-debug-kunit"
+"$top/scripts/build-copy.sh" "$DEBUG_KDIR" "$out" \
+	CONFIG_VIRTIO_MEM_KUNIT_TEST=m
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rc=0
+VMTEST_MIN_BOOT_MEM=4G python3 "$top/tools/qemu/kunit_guest.py" \
+	--kernel "$DEBUG_KERNEL" --ko "$out/virtio_mem.ko" \
+	--ktap "$tmp/dmesg" || rc=$?
+prc=0
+python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse --json="$tmp/json" \
+	"$tmp/dmesg" > "$tmp/parsed" 2>&1 || prc=$?
+grep -E 'Testing complete|FAILED|CRASHED' "$tmp/parsed" || true
+[ $rc -ne 0 ] && echo "FAIL: kunit-x86/guest: see the messages above"
+python3 "$top/scripts/kunit_results.py" "$tmp/json" "$prc" kunit-x86
+exit $(( rc || prc ))
