@@ -9,7 +9,11 @@
 # make KDIR=<dir>     build against any prepared kernel tree
 # make check          W=1, sparse, checkpatch --strict, coccicheck
 # make kunit          KUnit suites under UML
-# make qemu-test      integration tests in QEMU guests
+# make qemu-test      integration tests in QEMU guests (Debian's kernel)
+# make qemu-test KERNEL=debug
+#                     the same on the project's debug kernel (lockdep,
+#                     KASAN, DEBUG_VM), built from linux-source-6.1
+# make bench          resize timings, ours against the stock driver
 # make setup          fetch/install everything (the targets call it anyway)
 
 export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
@@ -20,7 +24,7 @@ KDIR_SH = kdir='$(KDIR)'; if [ -z "$$kdir" ]; then $(SETUP) guest && \
 	. $(VMEM_CACHE)/guest.env && kdir=$$GUEST_KDIR; \
 	else $(SETUP) packages; fi
 
-.PHONY: all modules clean setup check kunit qemu-test run test
+.PHONY: all modules clean setup check kunit qemu-test run test bench
 
 all: modules
 
@@ -37,7 +41,10 @@ kunit:
 	@scripts/kunit.sh
 
 qemu-test: modules
-	@scripts/qemu-test.sh
+	@KERNEL='$(KERNEL)' scripts/qemu-test.sh
+
+bench: modules
+	@scripts/bench.sh
 
 run: modules
 	@scripts/run.sh

@@ -398,6 +398,8 @@ class GroupRunner:
 
     def run(self, name, fn):
         """Run one case; print its PASS/FAIL line; return True if passed."""
+        if self.args.tag:
+            name = "%s/%s" % (self.args.tag, name)
         try:
             g = self.guest()
             t0 = time.monotonic()
@@ -434,6 +436,10 @@ def run_cases(cases, args):
         runner = GroupRunner(group, args)
         try:
             for name, _grp, fn in [c for c in cases if c[1] == group]:
+                if group == "stock" and not args.moddir:
+                    print("SKIP: %s: no stock module: the kernel has "
+                          "virtio built in" % name, flush=True)
+                    continue
                 if runner.run(name, fn):
                     passed += 1
                 else:
@@ -446,7 +452,11 @@ def run_cases(cases, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--kernel", help="guest kernel image")
-    p.add_argument("--moddir", help="guest /lib/modules/<version>")
+    p.add_argument("--moddir", default=None,
+                   help="guest /lib/modules/<version>; empty for a kernel "
+                   "with virtio built in (no stock-driver cases)")
+    p.add_argument("--tag", default="",
+                   help="prefix of the case names, e.g. the kernel")
     p.add_argument("--ko", help="our virtio_mem.ko")
     p.add_argument("--filter", help="comma separated case names, "
                    "substrings or globs")
@@ -460,6 +470,8 @@ def main():
             print("%-24s (guest: %s)" % (name, group))
         return 0
     for opt in ("kernel", "moddir", "ko"):
+        if opt == "moddir" and args.moddir == "":
+            continue
         if not getattr(args, opt):
             p.error("--%s is required" % opt)
         if not os.path.exists(getattr(args, opt)):
