@@ -30,6 +30,7 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
+#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
 #include <linux/bug.h>
@@ -86,6 +87,12 @@ static bool mb_online(const struct vmem_engine *e, u64 mb)
 {
 	return e->mb_state[mb] == VMEM_MB_KERNEL ||
 	       e->mb_state[mb] == VMEM_MB_MOVABLE;
+}
+
+/* Failures worth retrying on the same block; others are hard. */
+static bool vmem_transient(int err)
+{
+	return err == -EBUSY || err == -ENOMEM || err == -EAGAIN;
 }
 
 /* Record why a step stopped; returns @err for the caller to pass on. */
@@ -146,6 +153,8 @@ static int sbm_request(struct vmem_engine *e, bool plug, u64 mb,
 			rc = e->dev->unplug(e->dev_priv, sb_addr(e, mb, sb),
 					    n * blocks_per_sb);
 		rc = vmem_resp_to_errno(rc);
+		if (rc == -EPROTO)
+			e->broken = true;	/* for good, whatever comes next */
 		if (rc)
 			return vmem_err(e, rc, plug ? "plug" : "unplug");
 		for (i = sb; i < sb + n; i++) {
@@ -241,12 +250,15 @@ static int sbm_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
 				break;
 		n = end - sb;
 		rc = sbm_request(e, true, mb, sb, n);
+		/* A split request may fail part-way: count what got plugged. */
+		for (end = sb; end < sb + n && sb_plugged(e, mb, end); end++)
+			;
+		if (end > sb && mb_online(e, mb))
+			e->mm->fake_online(e->mm_priv, sb_addr(e, mb, sb),
+					   (u64)(end - sb) * e->p.sb_size);
+		done += end - sb;
 		if (rc)
 			return done ? done : rc;
-		if (mb_online(e, mb))
-			e->mm->fake_online(e->mm_priv, sb_addr(e, mb, sb),
-					   (u64)n * e->p.sb_size);
-		done += n;
 	}
 	return done;
 }
@@ -290,18 +302,21 @@ static int sbm_plug_step(struct vmem_engine *e, u64 need)
 			    !sbm_has_free_sb(e, mb))
 				continue;
 			rc = sbm_plug_into(e, mb, nr);
+			if (!rc)	/* cannot happen: the block has room */
+				return vmem_err(e, -ENOSPC, "plug");
 			return rc < 0 ? rc : 1;
 		}
 	}
 
 	/* A new block: one left plugged by a failed add comes first. */
 	for (mb = 0; mb < e->nr_mbs; mb++)
-		if (e->mb_state[mb] == VMEM_MB_UNUSED && mb_plugged_sbs(e, mb))
+		if (e->mb_state[mb] == VMEM_MB_UNUSED &&
+		    !test_bit(mb, e->mb_bad) && mb_plugged_sbs(e, mb))
 			break;
 	if (mb == e->nr_mbs)
 		for (mb = 0; mb < e->nr_mbs; mb++)
 			if (e->mb_state[mb] == VMEM_MB_UNUSED &&
-			    sbm_has_free_sb(e, mb))
+			    !test_bit(mb, e->mb_bad) && sbm_has_free_sb(e, mb))
 				break;
 	if (mb == e->nr_mbs)
 		return vmem_err(e, -ENOSPC, "plug");
@@ -311,18 +326,26 @@ static int sbm_plug_step(struct vmem_engine *e, u64 need)
 
 	if (!mb_plugged_sbs(e, mb)) {
 		rc = sbm_plug_into(e, mb, nr);
-		if (rc < 0)
-			return rc;
+		if (rc <= 0)
+			return rc ?: vmem_err(e, -ENOSPC, "plug");
 	}
 	/* Offline until the notifier says otherwise, even during add. */
 	e->mb_state[mb] = VMEM_MB_OFFLINE;
 	rc = sbm_mm_unlocked(e, e->mm->add, mb);
 	if (rc) {
+		int undo;
+
 		e->mb_state[mb] = VMEM_MB_UNUSED;
 		vmem_err(e, rc, "add");
 		/* Give the memory back; if that fails too, retry later. */
-		sbm_unplug_all_sbs(e, mb);
-		return rc;
+		undo = sbm_unplug_all_sbs(e, mb);
+		if (undo)
+			return undo;
+		if (vmem_transient(rc))
+			return vmem_err(e, rc, "add");
+		/* Linux refuses this block for good: use the others. */
+		set_bit(mb, e->mb_bad);
+		return 1;
 	}
 	return 1;
 }
@@ -493,6 +516,8 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 	if (e->unplug_all_pending) {
 		e->nr_requests++;
 		rc = vmem_resp_to_errno(e->dev->unplug_all(e->dev_priv));
+		if (rc == -EPROTO)
+			e->broken = true;
 		if (rc)
 			return vmem_engine_fail(e, vmem_err(e, rc, "unplug_all"));
 		e->unplug_all_pending = false;
@@ -505,6 +530,8 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 			rc = sbm_unplug_step(e, e->plugged - target);
 		else
 			rc = sbm_remove_empty(e);
+		if (e->broken)
+			return VMEM_RUN_BROKEN;
 		if (rc < 0)
 			return vmem_engine_fail(e, rc);
 		if (!rc)
@@ -689,7 +716,7 @@ int vmem_engine_init(struct vmem_engine *e,
 	u64 first, end;
 
 	memset(e, 0, sizeof(*e));
-	if (!p->block_size || !p->sb_size || !p->mb_size ||
+	if (!p->block_size || !p->sb_size || !is_power_of_2(p->mb_size) ||
 	    p->sb_size % p->block_size || p->mb_size % p->sb_size ||
 	    p->sb_size / p->block_size > VMEM_MAX_BLOCKS_PER_REQ)
 		return -EINVAL;
@@ -710,7 +737,8 @@ int vmem_engine_init(struct vmem_engine *e,
 	e->sb_plugged = bitmap_zalloc((e->nr_mbs ?: 1) * e->sbs_per_mb,
 				      GFP_KERNEL);
 	e->mb_moving = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
-	if (!e->mb_state || !e->sb_plugged || !e->mb_moving) {
+	e->mb_bad = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
+	if (!e->mb_state || !e->sb_plugged || !e->mb_moving || !e->mb_bad) {
 		vmem_engine_destroy(e);
 		return -ENOMEM;
 	}
@@ -727,6 +755,8 @@ void vmem_engine_destroy(struct vmem_engine *e)
 	kfree(e->mb_state);
 	bitmap_free(e->sb_plugged);
 	bitmap_free(e->mb_moving);
+	bitmap_free(e->mb_bad);
+	e->mb_bad = NULL;
 	e->mb_state = NULL;
 	e->sb_plugged = NULL;
 	e->mb_moving = NULL;

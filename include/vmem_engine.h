@@ -107,6 +107,8 @@ struct vmem_engine_params {
  * @lock: guards everything below
  * @mb_state: per memory block, an enum vmem_mb_state
  * @mb_moving: bitmap of memory blocks in an online/offline transition
+ * @mb_bad: bitmap of memory blocks Linux refused to add with a hard
+ *	error (not -EBUSY, -ENOMEM or -EAGAIN); never tried again
  * @sb_plugged: bitmap of plugged subblocks, @sbs_per_mb per memory block
  * @plugged: the books: bytes plugged at the device, by our requests
  * @requested: the device's requested_size, as last set
@@ -131,6 +133,7 @@ struct vmem_engine {
 	struct mutex lock; /* guards the books: see above */
 	u8 *mb_state;
 	unsigned long *mb_moving;
+	unsigned long *mb_bad;
 	unsigned long *sb_plugged;
 	u64 plugged;
 	u64 requested;

@@ -53,8 +53,10 @@ enum vmem_zone {
  *	fake-offline so far, to the page allocator
  * @zone: where the added memory block at @addr is now
  *
- * The int ops return 0 or a negative errno; -EBUSY and -ENOMEM are
- * transient, anything else is taken as a hard failure of that block.
+ * The int ops return 0 or a negative errno. -EBUSY, -ENOMEM and -EAGAIN
+ * are transient: the engine retries, with backoff. Any other error of
+ * @add is a hard failure of that block: the engine uses other blocks.
+ * Other ops' errors are all retried with backoff.
  */
 struct vmem_mm_ops {
 	int (*add)(void *priv, u64 addr, u64 size);
