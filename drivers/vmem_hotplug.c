@@ -210,10 +210,71 @@ static void vmem_mm_fake_online(void *priv, u64 addr, u64 size)
 }
 
 /*
+ * Racy look at an online ZONE_MOVABLE range: is every pageblock either
+ * fake-offline or inside one free buddy chunk? A wrong answer costs time,
+ * never data: it only picks how vmem_mm_offline_and_remove() proceeds.
+ */
+static bool vmem_range_idle(unsigned long pfn, unsigned long nr)
+{
+	unsigned long end = pfn + nr, order;
+	struct page *page;
+
+	while (pfn < end) {
+		page = pfn_to_online_page(pfn);
+		if (!page || page_zonenum(page) != ZONE_MOVABLE)
+			return false;
+		if (PageOffline(page)) {
+			pfn += pageblock_nr_pages;
+			continue;
+		}
+		if (!PageBuddy(page))
+			return false;
+		order = min_t(unsigned long, READ_ONCE(page->private),
+			      VMEM_MAX_PAGE_ORDER);
+		if (order < pageblock_order)
+			return false;
+		pfn += 1UL << order;
+	}
+	return true;
+}
+
+/*
+ * Take back with alloc_contig_range() every page of the @nr subblocks at
+ * @addr not fake-offline yet, one call per run of such subblocks, and
+ * note them in @taken. Stops at the first failure.
+ */
+static int vmem_take_runs(struct vmem_dev *vm, u64 addr, unsigned int nr,
+			  unsigned long *taken)
+{
+	u64 sb_size = vm->engine.p.sb_size;
+	unsigned int sb, end;
+	int rc;
+
+	for (sb = 0; sb < nr; sb = end) {
+		if (PageOffline(pfn_to_page(PHYS_PFN(addr + sb * sb_size)))) {
+			end = sb + 1;
+			continue;
+		}
+		for (end = sb + 1; end < nr; end++)
+			if (PageOffline(pfn_to_page(PHYS_PFN(addr +
+							    end * sb_size))))
+				break;
+		rc = vmem_mm_fake_offline(vm, addr + sb * sb_size,
+					  (u64)(end - sb) * sb_size);
+		if (rc)
+			return rc;
+		bitmap_set(taken, sb, end - sb);
+	}
+	return 0;
+}
+
+/*
  * Offlining in 6.1 retries migration until it succeeds, so it could spin
- * forever on one unmovable page. Take every page still in use back with
- * alloc_contig_range() first, which gives up instead; the offline then
- * has nothing left to migrate.
+ * forever on one page that never migrates. A ZONE_MOVABLE block that
+ * looks idle has nothing to migrate and is offlined directly: that skips
+ * allocating and marking each of its pages. Any other block first has
+ * every page still in use taken back with alloc_contig_range(), which
+ * gives up instead; the offline then has nothing left to migrate.
  */
 static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 {
@@ -222,18 +283,17 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 	unsigned int i, nr = size / sb_size;
 	unsigned long *taken;
 	struct page *page;
-	int rc = 0;
+	int rc;
 
+	if (vmem_range_idle(PHYS_PFN(addr), PHYS_PFN(size))) {
+		rc = offline_and_remove_memory(addr, size);
+		if (!rc)
+			return 0;
+	}
 	taken = bitmap_zalloc(nr, GFP_KERNEL);
 	if (!taken)
 		return -ENOMEM;
-	for (i = 0; i < nr && !rc; i++) {
-		if (PageOffline(pfn_to_page(PHYS_PFN(addr + i * sb_size))))
-			continue;
-		rc = vmem_mm_fake_offline(vm, addr + i * sb_size, sb_size);
-		if (!rc)
-			set_bit(i, taken);
-	}
+	rc = vmem_take_runs(vm, addr, nr, taken);
 	if (!rc)
 		rc = offline_and_remove_memory(addr, size);
 	if (rc) {
