@@ -126,11 +126,11 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 	if (e->broken)
 		n = sysfs_emit(buf, "broken: %s: %d\n", e->last_what,
 			       e->last_err);
+	else if (res == VMEM_RUN_WAIT_ONLINE)
+		n = sysfs_emit(buf, "waiting for onlining\n");
 	else if (delayed_work_pending(&vm->resize_work) ||
-		 res == VMEM_RUN_RETRY || res == VMEM_RUN_WAIT_ONLINE)
-		n = sysfs_emit(buf, "%s: %s: %d\n",
-			       res == VMEM_RUN_WAIT_ONLINE ?
-			       "waiting for onlining" : "retrying",
+		 res == VMEM_RUN_RETRY)
+		n = sysfs_emit(buf, "retrying: %s: %d\n",
 			       e->last_what ?: "-", e->last_err);
 	else if (e->plugged != vmem_engine_target(e))
 		n = sysfs_emit(buf, "resizing\n");
