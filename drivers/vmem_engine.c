@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The resize engine, Sub-Block Mode. Pure code: every effect goes through
- * struct vmem_device_ops and struct vmem_mm_ops.
+ * The resize engine. Pure code: every effect goes through struct
+ * vmem_device_ops and struct vmem_mm_ops.
+ *
+ * The engine works on "blocks" of p.mb_size bytes, each split in
+ * subblocks of p.sb_size. Sub-Block Mode: a block is one Linux memory
+ * block and subblocks are plugged one by one; unplugged ones inside an
+ * online block stay fake-offline. Big-Block Mode (p.bbm): a block is a
+ * big block of one or more Linux memory blocks and has one subblock, so
+ * it is plugged and added, or offlined, removed and unplugged, whole; it
+ * is never fake-offlined.
  *
  * Device reply -> errno -> what the engine does (the one table of it):
  *
@@ -78,9 +86,12 @@ static unsigned int mb_plugged_sbs(const struct vmem_engine *e, u64 mb)
 }
 
 /* Whether @mb is in an online/offline transition: hands off. */
+/* Is any Linux memory block of @mb in an online/offline transition? */
 static bool mb_moving(const struct vmem_engine *e, u64 mb)
 {
-	return test_bit(mb, e->mb_moving);
+	unsigned long end = (mb + 1) * e->lmbs_per_mb;
+
+	return find_next_bit(e->lmb_moving, end, mb * e->lmbs_per_mb) < end;
 }
 
 static bool mb_online(const struct vmem_engine *e, u64 mb)
@@ -453,6 +464,8 @@ static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
 		}
 	}
 
+	if (e->p.bbm)	/* gives up; the retry comes with backoff */
+		return rc ? rc : vmem_err(e, -EBUSY, "offline_and_remove");
 	for (i = 0; i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
 			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
@@ -590,6 +603,22 @@ void vmem_engine_set_config(struct vmem_engine *e, u64 requested, u64 usable)
 	e->usable = usable;
 }
 
+/*
+ * The state of a block from its Linux memory blocks: offline when all are,
+ * else KERNEL if any is online in a kernel zone, else MOVABLE.
+ */
+static u8 mb_state_of_lmbs(const struct vmem_engine *e, u64 mb)
+{
+	unsigned long first = mb * e->lmbs_per_mb;
+	unsigned long end = first + e->lmbs_per_mb;
+
+	if (find_next_bit(e->lmb_online, end, first) >= end)
+		return VMEM_MB_OFFLINE;
+	if (find_next_bit(e->lmb_kernel, end, first) < end)
+		return VMEM_MB_KERNEL;
+	return VMEM_MB_MOVABLE;
+}
+
 static bool vmem_engine_mb_of(const struct vmem_engine *e, u64 addr, u64 *mb)
 {
 	if (addr < e->first_mb || addr - e->first_mb >= e->nr_mbs *
@@ -613,30 +642,36 @@ static bool vmem_engine_mb_of(const struct vmem_engine *e, u64 addr, u64 *mb)
 int vmem_engine_notify(struct vmem_engine *e, enum vmem_mem_event ev,
 		       u64 addr, u64 size)
 {
-	u64 a, mb;
+	u64 a, mb, lmb;
 
 	mutex_lock(&e->lock);
-	for (a = addr; a < addr + size; a += e->p.mb_size) {
+	for (a = addr; a < addr + size; a += e->p.lmb_size) {
 		if (!vmem_engine_mb_of(e, a, &mb))
 			continue;
+		lmb = (a - e->first_mb) / e->p.lmb_size;
 		switch (ev) {
 		case VMEM_MEM_GOING_ONLINE:
 		case VMEM_MEM_GOING_OFFLINE:
-			set_bit(mb, e->mb_moving);
+			set_bit(lmb, e->lmb_moving);
 			continue;
 		case VMEM_MEM_ONLINE:
-			e->mb_state[mb] = e->mm->zone(e->mm_priv, a) ==
-					  VMEM_ZONE_MOVABLE ? VMEM_MB_MOVABLE :
-							      VMEM_MB_KERNEL;
+			set_bit(lmb, e->lmb_online);
+			if (e->mm->zone(e->mm_priv, a) == VMEM_ZONE_MOVABLE)
+				clear_bit(lmb, e->lmb_kernel);
+			else
+				set_bit(lmb, e->lmb_kernel);
 			break;
 		case VMEM_MEM_OFFLINE:
-			e->mb_state[mb] = VMEM_MB_OFFLINE;
+			clear_bit(lmb, e->lmb_online);
+			clear_bit(lmb, e->lmb_kernel);
 			break;
 		case VMEM_MEM_CANCEL_ONLINE:
 		case VMEM_MEM_CANCEL_OFFLINE:
 			break;
 		}
-		clear_bit(mb, e->mb_moving);
+		clear_bit(lmb, e->lmb_moving);
+		if (ev == VMEM_MEM_ONLINE || ev == VMEM_MEM_OFFLINE)
+			e->mb_state[mb] = mb_state_of_lmbs(e, mb);
 	}
 	mutex_unlock(&e->lock);
 	return 0;
@@ -713,12 +748,14 @@ int vmem_engine_init(struct vmem_engine *e,
 		     const struct vmem_device_ops *dev, void *dev_priv,
 		     const struct vmem_mm_ops *mm, void *mm_priv)
 {
-	u64 first, end;
+	u64 first, end, nr_lmbs;
 
 	memset(e, 0, sizeof(*e));
 	if (!p->block_size || !p->sb_size || !is_power_of_2(p->mb_size) ||
 	    p->sb_size % p->block_size || p->mb_size % p->sb_size ||
-	    p->sb_size / p->block_size > VMEM_MAX_BLOCKS_PER_REQ)
+	    p->sb_size / p->block_size > VMEM_MAX_BLOCKS_PER_REQ ||
+	    !is_power_of_2(p->lmb_size) || p->mb_size % p->lmb_size ||
+	    (p->bbm ? p->sb_size != p->mb_size : p->mb_size != p->lmb_size))
 		return -EINVAL;
 
 	e->p = *p;
@@ -727,18 +764,23 @@ int vmem_engine_init(struct vmem_engine *e,
 	e->first_mb = first;
 	e->nr_mbs = end > first ? (end - first) / p->mb_size : 0;
 	e->sbs_per_mb = p->mb_size / p->sb_size;
+	e->lmbs_per_mb = p->mb_size / p->lmb_size;
 	e->dev = dev;
 	e->dev_priv = dev_priv;
 	e->mm = mm;
 	e->mm_priv = mm_priv;
+	nr_lmbs = (e->nr_mbs ?: 1) * e->lmbs_per_mb;
 
 	e->mb_state = kcalloc(e->nr_mbs ?: 1, sizeof(*e->mb_state),
 			      GFP_KERNEL);
 	e->sb_plugged = bitmap_zalloc((e->nr_mbs ?: 1) * e->sbs_per_mb,
 				      GFP_KERNEL);
-	e->mb_moving = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
+	e->lmb_moving = bitmap_zalloc(nr_lmbs, GFP_KERNEL);
+	e->lmb_online = bitmap_zalloc(nr_lmbs, GFP_KERNEL);
+	e->lmb_kernel = bitmap_zalloc(nr_lmbs, GFP_KERNEL);
 	e->mb_bad = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
-	if (!e->mb_state || !e->sb_plugged || !e->mb_moving || !e->mb_bad) {
+	if (!e->mb_state || !e->sb_plugged || !e->lmb_moving ||
+	    !e->lmb_online || !e->lmb_kernel || !e->mb_bad) {
 		vmem_engine_destroy(e);
 		return -ENOMEM;
 	}
@@ -754,10 +796,14 @@ void vmem_engine_destroy(struct vmem_engine *e)
 {
 	kfree(e->mb_state);
 	bitmap_free(e->sb_plugged);
-	bitmap_free(e->mb_moving);
+	bitmap_free(e->lmb_moving);
+	bitmap_free(e->lmb_online);
+	bitmap_free(e->lmb_kernel);
 	bitmap_free(e->mb_bad);
 	e->mb_bad = NULL;
 	e->mb_state = NULL;
 	e->sb_plugged = NULL;
-	e->mb_moving = NULL;
+	e->lmb_moving = NULL;
+	e->lmb_online = NULL;
+	e->lmb_kernel = NULL;
 }

@@ -274,7 +274,8 @@ static int vmem_take_runs(struct vmem_dev *vm, u64 addr, unsigned int nr,
  * looks idle has nothing to migrate and is offlined directly: that skips
  * allocating and marking each of its pages. Any other block first has
  * every page still in use taken back with alloc_contig_range(), which
- * gives up instead; the offline then has nothing left to migrate.
+ * gives up instead; the offline then has nothing left to migrate. In
+ * Big-Block Mode, bbm_safe_unplug=0 offlines every block directly.
  */
 static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 {
@@ -285,7 +286,8 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 	struct page *page;
 	int rc;
 
-	if (vmem_range_idle(PHYS_PFN(addr), PHYS_PFN(size))) {
+	if ((vm->engine.p.bbm && !vm->bbm_safe_unplug) ||
+	    vmem_range_idle(PHYS_PFN(addr), PHYS_PFN(size))) {
 		rc = offline_and_remove_memory(addr, size);
 		if (!rc)
 			return 0;

@@ -27,6 +27,18 @@ static bool unplug_online = true;
 module_param(unplug_online, bool, 0644);
 MODULE_PARM_DESC(unplug_online, "Try to unplug online memory");
 
+static bool force_bbm;
+module_param(force_bbm, bool, 0444);
+MODULE_PARM_DESC(force_bbm, "Use Big-Block Mode even for device blocks smaller than a memory block");
+
+static unsigned long bbm_block_size;
+module_param(bbm_block_size, ulong, 0444);
+MODULE_PARM_DESC(bbm_block_size, "Big block size in bytes in Big-Block Mode (0: the larger of device and memory block)");
+
+static bool bbm_safe_unplug = true;
+module_param(bbm_safe_unplug, bool, 0444);
+MODULE_PARM_DESC(bbm_safe_unplug, "In Big-Block Mode, take used memory back with alloc_contig_range() before offlining, so an unplug cannot loop forever");
+
 /* Added-but-offline memory at which plugging waits for onlining. */
 #define VMEM_OFFLINE_THRESHOLD SZ_1G
 
@@ -223,9 +235,37 @@ static void vmem_resize_work(struct work_struct *work)
 }
 
 /*
- * Sub-Block Mode set-up: a subblock is at least a pageblock, the unit in
- * which alloc_contig_range() takes memory back.
+ * The mode and its geometry. Sub-Block Mode: a subblock is at least a
+ * pageblock, the unit in which alloc_contig_range() takes memory back.
+ * Big-Block Mode (device block >= memory block, or force_bbm): a big block
+ * is the larger of device block and memory block, or bbm_block_size.
  */
+static void vmem_pick_mode(struct vmem_dev *vm, struct vmem_engine_params *p)
+{
+	struct device *dev = &vm->vdev->dev;
+	u64 bb;
+
+	p->lmb_size = memory_block_size_bytes();
+	p->block_size = vm->cfg.block_size;
+	p->bbm = force_bbm || p->block_size >= p->lmb_size;
+	if (!p->bbm) {
+		p->mb_size = p->lmb_size;
+		p->sb_size = max_t(u64, p->block_size,
+				   PAGE_SIZE << pageblock_order);
+		return;
+	}
+	bb = max(p->block_size, p->lmb_size);
+	if (bbm_block_size && (!is_power_of_2(bbm_block_size) ||
+			       bbm_block_size < bb))
+		dev_warn(dev, "bbm_block_size %lu ignored: not a power of two of at least %llu\n",
+			 bbm_block_size, bb);
+	else if (bbm_block_size)
+		bb = bbm_block_size;
+	p->mb_size = bb;
+	p->sb_size = bb;
+	vm->bbm_safe_unplug = bbm_safe_unplug;
+}
+
 static int vmem_engine_setup(struct vmem_dev *vm)
 {
 	struct device *dev = &vm->vdev->dev;
@@ -238,14 +278,7 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 		dev_warn(dev, "this kernel's PageOffline accounting is not supported yet: not resizing\n");
 		return 0;
 	}
-	p.mb_size = memory_block_size_bytes();
-	p.block_size = vm->cfg.block_size;
-	if (p.block_size >= p.mb_size) {
-		dev_warn(dev, "Big-Block Mode (block_size %llu >= memory block %llu) is not implemented yet: not resizing\n",
-			 p.block_size, p.mb_size);
-		return 0;
-	}
-	p.sb_size = max_t(u64, p.block_size, PAGE_SIZE << pageblock_order);
+	vmem_pick_mode(vm, &p);
 	start = max_t(u64, vm->cfg.addr, pluggable.start);
 	end = min_t(u64, vm->cfg.addr + vm->cfg.region_size,
 		    pluggable.end + 1);

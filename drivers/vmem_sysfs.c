@@ -94,7 +94,9 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 {
 	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
 
-	return sysfs_emit(buf, "%s\n", vm->engine_ready ? "sbm" : "none");
+	if (!vm->engine_ready)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%s\n", vm->engine.p.bbm ? "bbm" : "sbm");
 }
 static DEVICE_ATTR_RO(mode);
 

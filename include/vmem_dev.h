@@ -41,6 +41,7 @@ struct virtqueue;
  * @end: end of them (exclusive)
  * @pinned: we hold a module reference because memory is added
  * @removing: set at remove: no more work gets queued
+ * @bbm_safe_unplug: Big-Block Mode takes used memory back before offlining
  *
  * Locking:
  * - @lock (mutex) guards @cfg, @nid and @last_result after probe.
@@ -74,6 +75,7 @@ struct vmem_dev {
 	u64 end;
 	bool pinned;
 	bool removing;
+	bool bbm_safe_unplug;
 };
 
 extern const struct attribute_group vmem_sysfs_group;

@@ -6,9 +6,11 @@
  * through struct vmem_device_ops and struct vmem_mm_ops, so KUnit runs it
  * under UML against a simulated device and memory-hotplug layer.
  *
- * Sub-Block Mode (SBM) only for now: the device block is smaller than a
- * Linux memory block; a memory block is split in subblocks of sb_size
- * bytes, each plugged or unplugged as a whole.
+ * Sub-Block Mode (SBM): the device block is smaller than a Linux memory
+ * block; a memory block is split in subblocks of sb_size bytes, each
+ * plugged or unplugged as a whole. Big-Block Mode (BBM): the engine's
+ * block is a big block of one or more Linux memory blocks, plugged,
+ * added, removed and unplugged whole.
  */
 #ifndef _VMEM_ENGINE_H
 #define _VMEM_ENGINE_H
@@ -79,8 +81,12 @@ enum vmem_mem_event {
  * @addr: start of the device region
  * @region_size: size of the device region
  * @block_size: device block size
- * @mb_size: Linux memory block size
- * @sb_size: subblock size: a multiple of @block_size dividing @mb_size
+ * @mb_size: the engine's block: in SBM the Linux memory block size, in
+ *	BBM the big block size (a power of two multiple of @lmb_size)
+ * @lmb_size: Linux memory block size (the unit of online/offline)
+ * @sb_size: subblock size: a multiple of @block_size dividing @mb_size;
+ *	in BBM equal to @mb_size
+ * @bbm: Big-Block Mode
  * @offline_threshold: added-but-offline bytes at which adding stops
  * @unplug_online: whether online memory may be unplugged
  */
@@ -89,9 +95,11 @@ struct vmem_engine_params {
 	u64 region_size;
 	u64 block_size;
 	u64 mb_size;
+	u64 lmb_size;
 	u64 sb_size;
 	u64 offline_threshold;
 	bool unplug_online;
+	bool bbm;
 };
 
 /**
@@ -99,14 +107,18 @@ struct vmem_engine_params {
  * @p: geometry and policy (constant after init)
  * @first_mb: address of the first whole memory block of the region
  * @nr_mbs: number of whole memory blocks in the region
- * @sbs_per_mb: subblocks per memory block
+ * @sbs_per_mb: subblocks per block
+ * @lmbs_per_mb: Linux memory blocks per block (1 in SBM)
  * @dev: device ops, and @dev_priv their argument
  * @dev_priv: see @dev
  * @mm: memory-hotplug ops, and @mm_priv their argument
  * @mm_priv: see @mm
  * @lock: guards everything below
  * @mb_state: per memory block, an enum vmem_mb_state
- * @mb_moving: bitmap of memory blocks in an online/offline transition
+ * @lmb_moving: bitmap of Linux memory blocks in an online/offline
+ *	transition
+ * @lmb_online: bitmap of Linux memory blocks online
+ * @lmb_kernel: bitmap of Linux memory blocks online in a kernel zone
  * @mb_bad: bitmap of memory blocks Linux refused to add with a hard
  *	error (not -EBUSY, -ENOMEM or -EAGAIN); never tried again
  * @sb_plugged: bitmap of plugged subblocks, @sbs_per_mb per memory block
@@ -125,6 +137,7 @@ struct vmem_engine {
 	u64 first_mb;
 	u64 nr_mbs;
 	unsigned int sbs_per_mb;
+	unsigned int lmbs_per_mb;
 	const struct vmem_device_ops *dev;
 	void *dev_priv;
 	const struct vmem_mm_ops *mm;
@@ -132,7 +145,9 @@ struct vmem_engine {
 
 	struct mutex lock; /* guards the books: see above */
 	u8 *mb_state;
-	unsigned long *mb_moving;
+	unsigned long *lmb_moving;
+	unsigned long *lmb_online;
+	unsigned long *lmb_kernel;
 	unsigned long *mb_bad;
 	unsigned long *sb_plugged;
 	u64 plugged;

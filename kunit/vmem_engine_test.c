@@ -62,6 +62,8 @@ struct vmem_scenario {
 	struct vmem_step steps[MAX_STEPS];	/* ended by ACT_END */
 	u32 block;
 	u16 mb;
+	u16 lmb;	/* Linux memory block, MiB (0: @mb) */
+	bool bbm;	/* Big-Block Mode: @sb == @mb */
 };
 
 static const struct vmem_scenario vmem_scenarios_table[] = {
@@ -101,6 +103,26 @@ static const struct vmem_scenario vmem_scenarios_table[] = {
 	{ "4 KiB blocks, 512 MiB memory blocks", BASE, 1024, 2, MOVABLE, 1024,
 	  true, { { ACT_NONE, 2 }, { ACT_NONE, 512 }, { ACT_NONE, 300 },
 		  { ACT_NONE, 0 } }, SZ_4K, 512 },
+	/* Big-Block Mode: blocks plugged, added and removed whole. */
+	{ "bbm: 128 MiB device blocks", BASE, 1024, 128, MOVABLE, 1024, true,
+	  { { ACT_NONE, 256 }, { ACT_NONE, 1024 }, { ACT_NONE, 300 },
+	    { ACT_NONE, 0 }, { ACT_NONE, 512 } }, SZ_128M, 128, 0, true },
+	{ "bbm: 512 MiB big blocks of 128 MiB memory blocks, kernel", BASE,
+	  2048, 512, KERNEL, 1024, true,
+	  { { ACT_NONE, 512 }, { ACT_NONE, 2048 }, { ACT_NONE, 600 },
+	    { ACT_NONE, 0 } }, SZ_2M, 512, 128, true },
+	{ "bbm: no auto-online: wait, admin onlines", BASE, 2048, 256,
+	  NO_ONLINE, 512, true,
+	  { { ACT_NONE, 1536 }, { ACT_NONE, 256 }, { ACT_NONE, 0 } },
+	  SZ_2M, 256, 128, true },
+	{ "bbm: unplug_online off: online memory stays", BASE, 1024, 256,
+	  KERNEL, 1024, false,
+	  { { ACT_NONE, 512 }, { ACT_NONE, 256, 0, true },
+	    { ACT_OFFLINE_ALL, 256 }, { ACT_NONE, 0 } },
+	  SZ_128M, 256, 128, true },
+	{ "bbm: kernel memory pinned", BASE, 1024, 256, KERNEL, 1024, true,
+	  { { ACT_NONE, 256 }, { ACT_PIN, 0, 0, true }, { ACT_UNPIN, 0 } },
+	  SZ_2M, 256, 128, true },
 };
 
 static const struct vmem_scenario vmem_base = {
@@ -113,7 +135,9 @@ static struct vmem_sim_params vmem_params(const struct vmem_scenario *sc)
 		.e = { .addr = sc->addr, .region_size = MIB(sc->region),
 		       .block_size = sc->block ?: SZ_2M,
 		       .mb_size = MIB(sc->mb ?: 128),
+		       .lmb_size = MIB(sc->lmb ?: sc->mb ?: 128),
 		       .sb_size = MIB(sc->sb),
+		       .bbm = sc->bbm,
 		       .offline_threshold = MIB(sc->threshold),
 		       .unplug_online = sc->unplug_online },
 		.usable = MIB(sc->region),
@@ -423,6 +447,7 @@ static void vmem_geometry_test(struct kunit *test)
 	struct vmem_sim_params p = {
 		.e = { .addr = c->addr, .region_size = c->region,
 		       .block_size = c->block, .mb_size = c->mb,
+		       .lmb_size = c->mb,
 		       .sb_size = c->sb, .offline_threshold = SZ_1G,
 		       .unplug_online = true },
 		.auto_online = MOVABLE,
@@ -779,6 +804,8 @@ struct vmem_rand_case {
 	const char *desc;
 	u64 seed, addr, sb;
 	bool unplug_online;
+	u64 block, mb, lmb;	/* 0: 2 MiB, 128 MiB, @mb */
+	bool bbm;
 };
 
 static const struct vmem_rand_case vmem_rand_cases[] = {
@@ -787,6 +814,12 @@ static const struct vmem_rand_case vmem_rand_cases[] = {
 	  SZ_4M, true },
 	{ "unplug_online off", 0x5eed0003, BASE, SZ_2M, false },
 	{ "8 MiB subblocks", 0x5eed0004, BASE, SZ_8M, true },
+	{ "bbm: 128 MiB blocks", 0x5eed0005, BASE, SZ_128M, true, SZ_128M, 0,
+	  0, true },
+	{ "bbm: 256 MiB big blocks, 2 MiB device blocks", 0x5eed0006,
+	  BASE + SZ_256M, SZ_256M, true, 0, SZ_256M, SZ_128M, true },
+	{ "bbm: unplug_online off", 0x5eed0007, BASE, SZ_256M, false, 0,
+	  SZ_256M, SZ_128M, true },
 };
 
 static void vmem_rand_desc(const struct vmem_rand_case *c, char *desc)
@@ -887,9 +920,11 @@ static void vmem_random_test(struct kunit *test)
 	const struct vmem_rand_case *c = test->param_value;
 	struct vmem_sim_params p = {
 		.e = { .addr = c->addr, .region_size = SZ_1G,
-		       .block_size = SZ_2M, .mb_size = SZ_128M,
+		       .block_size = c->block ?: SZ_2M,
+		       .mb_size = c->mb ?: SZ_128M,
+		       .lmb_size = c->lmb ?: c->mb ?: SZ_128M,
 		       .sb_size = c->sb, .offline_threshold = MIB(384),
-		       .unplug_online = c->unplug_online },
+		       .unplug_online = c->unplug_online, .bbm = c->bbm },
 		.usable = MIB(300),	/* cuts a memory block */
 		.auto_online = MOVABLE,
 	};

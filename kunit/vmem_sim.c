@@ -509,6 +509,10 @@ static int sim_fake_offline(void *priv, u64 addr, u64 size)
 	if (!sim_mm_enter(sim, VMEM_SIM_FAKE_OFFLINE, addr, size, false, &mb,
 			  &idx))
 		return -EINVAL;
+	if (sim->p.e.bbm) {
+		sim_violation(sim, "fake_offline(%#llx) in Big-Block Mode", addr);
+		return -EINVAL;
+	}
 	first = vmem_sim_gran(sim, addr);
 	if (!vmem_sim_mb_online(sim, mb)) {
 		sim_violation(sim, "fake_offline(%#llx): the block is not online",
