@@ -24,6 +24,7 @@
 #include <linux/page_ref.h>
 #include <linux/rculist.h>
 #include <linux/virtio.h>
+#include <linux/vmstat.h>
 
 #include "../include/vmem_compat.h"
 #include "../include/vmem_dev.h"
@@ -191,9 +192,70 @@ static int vmem_mm_remove(void *priv, u64 addr, u64 size)
 	return remove_memory(addr, size);
 }
 
-static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
+/*
+ * Memory taken back from Linux must leave it enough to live on: migrating
+ * a workload's pages into the last free memory would wake the OOM killer.
+ * The reserve is 1/32 of RAM, at least 128 MiB.
+ */
+#define VMEM_RESERVE_MIN_PAGES	(SZ_128M >> PAGE_SHIFT)
+
+static unsigned long vmem_free_reserve(void)
 {
-	unsigned long pfn = PHYS_PFN(addr), nr = PHYS_PFN(size);
+	return max_t(unsigned long, VMEM_RESERVE_MIN_PAGES,
+		     totalram_pages() / 32);
+}
+
+/*
+ * Racy count of the pages of an online range that are free in the buddy
+ * and of those in use (neither free nor fake-offline).
+ */
+static void vmem_range_usage(unsigned long pfn, unsigned long nr,
+			     unsigned long *free, unsigned long *used)
+{
+	unsigned long end = pfn + nr, n;
+	struct page *page;
+
+	*free = 0;
+	*used = 0;
+	while (pfn < end) {
+		page = pfn_to_online_page(pfn);
+		if (page && PageBuddy(page)) {
+			n = 1UL << min_t(unsigned long,
+					 READ_ONCE(page->private),
+					 VMEM_MAX_PAGE_ORDER);
+			n = min(n, end - pfn);
+			*free += n;
+			pfn += n;
+			continue;
+		}
+		if (page && !PageOffline(page))
+			(*used)++;
+		pfn++;
+	}
+}
+
+/*
+ * May the range leave Linux? Its free pages go, and its used pages move
+ * into free memory elsewhere: what stays free must cover the reserve.
+ * Returns 0 or -ENOMEM (the engine retries later).
+ */
+static int vmem_check_reserve(struct vmem_dev *vm, u64 addr, u64 size)
+{
+	unsigned long free, used, reserve = vmem_free_reserve();
+	unsigned long sys_free = global_zone_page_state(NR_FREE_PAGES);
+
+	vmem_range_usage(PHYS_PFN(addr), PHYS_PFN(size), &free, &used);
+	if (sys_free >= free + used + reserve)
+		return 0;
+	dev_info_ratelimited(&vm->vdev->dev, "keeping %llu MiB at %#llx: %lu MiB in use there, %lu MiB free in all, %lu MiB reserve\n",
+			     size >> 20, addr, used >> (20 - PAGE_SHIFT),
+			     sys_free >> (20 - PAGE_SHIFT),
+			     reserve >> (20 - PAGE_SHIFT));
+	return -ENOMEM;
+}
+
+static int vmem_take_back(unsigned long pfn, unsigned long nr)
+{
 	int rc;
 
 	rc = vmem_alloc_contig_range(pfn, pfn + nr);
@@ -202,6 +264,13 @@ static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
 	vmem_set_fake_offline(pfn, nr, false);
 	adjust_managed_page_count(pfn_to_page(pfn), -(long)nr);
 	return 0;
+}
+
+static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
+{
+	int rc = vmem_check_reserve(priv, addr, size);
+
+	return rc ? rc : vmem_take_back(PHYS_PFN(addr), PHYS_PFN(size));
 }
 
 static void vmem_mm_fake_online(void *priv, u64 addr, u64 size)
@@ -259,8 +328,8 @@ static int vmem_take_runs(struct vmem_dev *vm, u64 addr, unsigned int nr,
 			if (PageOffline(pfn_to_page(PHYS_PFN(addr +
 							    end * sb_size))))
 				break;
-		rc = vmem_mm_fake_offline(vm, addr + sb * sb_size,
-					  (u64)(end - sb) * sb_size);
+		rc = vmem_take_back(PHYS_PFN(addr + sb * sb_size),
+				    PHYS_PFN((u64)(end - sb) * sb_size));
 		if (rc)
 			return rc;
 		bitmap_set(taken, sb, end - sb);
@@ -286,6 +355,9 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 	struct page *page;
 	int rc;
 
+	rc = vmem_check_reserve(vm, addr, size);
+	if (rc)
+		return rc;
 	if ((vm->engine.p.bbm && !vm->bbm_safe_unplug) ||
 	    vmem_range_idle(PHYS_PFN(addr), PHYS_PFN(size))) {
 		rc = offline_and_remove_memory(addr, size);
