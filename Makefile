@@ -13,6 +13,8 @@
 # make qemu-test KERNEL=debug
 #                     the same on the project's debug kernel (lockdep,
 #                     KASAN, DEBUG_VM), built from linux-source-6.1
+# make soak           random resizes under a checksummed workload
+#                     (KERNEL=debian|debug, SOAK_STEPS=, SOAK_SEED=)
 # make bench          resize timings, ours against the stock driver
 # make setup          fetch/install everything (the targets call it anyway)
 
@@ -24,7 +26,7 @@ KDIR_SH = kdir='$(KDIR)'; if [ -z "$$kdir" ]; then $(SETUP) guest && \
 	. $(VMEM_CACHE)/guest.env && kdir=$$GUEST_KDIR; \
 	else $(SETUP) packages; fi
 
-.PHONY: all modules clean setup check kunit qemu-test run test bench
+.PHONY: all modules clean setup check kunit qemu-test run test bench soak
 
 all: modules
 
@@ -40,8 +42,18 @@ check:
 kunit:
 	@scripts/kunit.sh
 
-qemu-test: modules
+# Static guest workload: fills memory with a checksummed pattern.
+MEMFILL := tools/memfill
+$(MEMFILL): tools/memfill.c
+	@$(SETUP) packages
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
+
+qemu-test: modules $(MEMFILL)
 	@KERNEL='$(KERNEL)' scripts/qemu-test.sh
+
+soak: modules $(MEMFILL)
+	@KERNEL='$(KERNEL)' SOAK_STEPS='$(SOAK_STEPS)' SOAK_SEED='$(SOAK_SEED)' \
+		scripts/soak.sh
 
 bench: modules
 	@scripts/bench.sh
@@ -54,3 +66,4 @@ test:
 
 clean:
 	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m clean
+	rm -f $(MEMFILL)

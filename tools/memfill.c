@@ -29,15 +29,19 @@
 #define PAGE		4096UL
 #define WORDS		(PAGE / sizeof(uint64_t))
 
-static volatile sig_atomic_t want_status, want_stop;
+/* Set by the signal handler: lock-free atomics are async-signal-safe. */
+static int want_status, want_stop;
 static uint64_t seed = 0x6d656d66696c6cULL;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGUSR1)
-		want_status = 1;
-	else
-		want_stop = 1;
+	__atomic_store_n(sig == SIGUSR1 ? &want_status : &want_stop, 1,
+			 __ATOMIC_SEQ_CST);
+}
+
+static int stopping(void)
+{
+	return __atomic_load_n(&want_stop, __ATOMIC_SEQ_CST);
 }
 
 /* splitmix64: the pattern word @i of page @pg in generation @gen. */
@@ -96,7 +100,7 @@ static void sleep_ms(unsigned long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) && errno == EINTR && !want_stop)
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stopping())
 		;
 }
 
@@ -119,7 +123,7 @@ static void verify_all(struct state *s)
 		if (!bad)
 			continue;
 		if (!s->reported++)
-			fprintf(stderr, "memfill: page %llu (offset %#llx) has %llu corrupted bytes\n",
+			fprintf(stderr, "memfill: page %llu (%#llx): %llu bad bytes\n",
 				(unsigned long long)pg,
 				(unsigned long long)(pg * PAGE),
 				(unsigned long long)bad);
@@ -168,8 +172,8 @@ int main(int argc, char **argv)
 			flip = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-m MIB | -p PERCENT] [-s SEED] [-i INTERVAL_MS] [-r REWRITE_PERCENT] [-X]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [-m MIB | -p PCT] [-s SEED] %s\n",
+				argv[0], "[-i MS] [-r PCT] [-X]");
 			return 2;
 		}
 	}
@@ -179,7 +183,7 @@ int main(int argc, char **argv)
 		bytes = (uint64_t)mem_available_kib() * 1024 / 100 * percent;
 	s.pages = bytes / PAGE;
 	if (!s.pages || percent > 100 || rewrite > 100) {
-		fprintf(stderr, "memfill: nothing to fill (-m %lu, -p %lu of %lu KiB available, -r %lu)\n",
+		fprintf(stderr, "memfill: bad size (-m %lu -p %lu of %lu KiB, -r %lu)\n",
 			mib, percent, mem_available_kib(), rewrite);
 		return 2;
 	}
@@ -207,14 +211,12 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	r = seed | 1;
-	while (!want_stop) {
+	while (!stopping()) {
 		verify_all(&s);
-		if (want_status) {
-			want_status = 0;
+		if (__atomic_exchange_n(&want_status, 0, __ATOMIC_SEQ_CST))
 			report(&s, "status");
-		}
 		/* Rewrite a random REWRITE_PERCENT of the pages. */
-		for (n = s.pages * rewrite / 100; n && !want_stop; n--) {
+		for (n = s.pages * rewrite / 100; n && !stopping(); n--) {
 			r ^= r << 13;
 			r ^= r >> 7;
 			r ^= r << 17;
