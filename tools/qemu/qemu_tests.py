@@ -32,13 +32,8 @@ SYSFS_ATTRS = ("addr", "region_size", "usable_region_size", "block_size",
                "node_id", "nid", "plugged_size", "requested_size")
 
 
-class TestFailure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise TestFailure(msg)
+from qcheck import TestFailure, check  # noqa: E402
+import resize_cases  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -61,6 +56,14 @@ def group_config(name, args):
                                            region_size=4 * GiB),
                                  MemDevice("vm1", node=1,
                                            region_size=2 * GiB)], **base)
+    blocks = {"movable": 2 * MiB, "offline": 2 * MiB,
+              "bbm128": 128 * MiB, "bbm1g": 1 * GiB}
+    if name in blocks:
+        if name != "offline":
+            base["append"] = "memhp_default_state=online_movable"
+        base["extra_files"] = {resize_cases.MEMFILL: args.memfill}
+        return VMConfig(devices=[MemDevice("vm0", block_size=blocks[name],
+                                           region_size=8 * GiB)], **base)
     if name == "stock":
         base["module"] = "stock"
         return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
@@ -100,6 +103,7 @@ def boot(group, args):
         if bad:
             raise TestFailure("insmod failed at boot: %s" % bad)
         g = Guest(vm, cfg)
+        g.base_memtotal = vm.meminfo()["MemTotal"]
         # Fix up the default block size now that QEMU told us.
         for qid, q in vm.query_memory_devices().items():
             dev = next(d for d in cfg.devices if d.id == qid)
@@ -352,6 +356,17 @@ def t_stock_driver_loads(g):
         raise TestFailure("switch stock -> ours: %s" % e)
 
 
+case("grow_shrink", "movable")(resize_cases.grow_shrink)
+case("unplug_online_off", "movable")(resize_cases.unplug_online_off)
+case("data_integrity", "movable")(resize_cases.data_integrity)
+case("resize_offline_then_online",
+     "offline")(resize_cases.resize_offline_then_online)
+case("force_bbm", "movable")(resize_cases.force_bbm)
+case("bbm_128m", "bbm128")(resize_cases.bbm_128m)
+case("bbm_data_integrity", "bbm128")(resize_cases.data_integrity)
+case("bbm_1g", "bbm1g")(resize_cases.bbm_1g)
+
+
 # ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------
@@ -460,6 +475,9 @@ def main():
     p.add_argument("--ko", help="our virtio_mem.ko")
     p.add_argument("--filter", help="comma separated case names, "
                    "substrings or globs")
+    p.add_argument("--memfill", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "memfill"),
+        help="the static guest workload (make tools/memfill)")
     p.add_argument("--list", action="store_true", help="list cases")
     p.add_argument("--keep", action="store_true",
                    help="keep the guests' work directories")
@@ -469,7 +487,7 @@ def main():
         for name, group, _fn in cases:
             print("%-24s (guest: %s)" % (name, group))
         return 0
-    for opt in ("kernel", "moddir", "ko"):
+    for opt in ("kernel", "moddir", "ko", "memfill"):
         if opt == "moddir" and args.moddir == "":
             continue
         if not getattr(args, opt):
