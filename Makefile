@@ -16,6 +16,7 @@
 # make soak           random resizes under a checksummed workload
 #                     (KERNEL=debian|debug, SOAK_STEPS=, SOAK_SEED=)
 # make bench          resize timings, ours against the stock driver
+#                     (BENCH_ARGS="--repeat 5" and more: see bench.py)
 # make setup          fetch/install everything (the targets call it anyway)
 
 export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
@@ -56,7 +57,7 @@ soak: modules $(MEMFILL)
 		scripts/soak.sh
 
 bench: modules
-	@scripts/bench.sh
+	@BENCH_ARGS='$(BENCH_ARGS)' scripts/bench.sh
 
 run: modules
 	@scripts/run.sh

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: boot the same QEMU guest once with the guest kernel's stock
+# virtio_mem.ko and once with ours, run the same resize sequence in both
+# and print per-step timings, request counts and the ratio ours/stock.
+# Options go to tools/qemu/bench.py, from the command line of this script
+# or from BENCH_ARGS, e.g.
+#   make bench BENCH_ARGS="--repeat 3"
+#   scripts/bench.sh --only ours --sequence 0,2G,0
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+"$top/scripts/setup.sh" guest
+# shellcheck source=/dev/null
+. "$CACHE/guest.env"
+[ -f "$top/virtio_mem.ko" ] || { echo "bench: run make first" >&2; exit 2; }
+echo "# tree: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
+# shellcheck disable=SC2086
+exec python3 "$top/tools/qemu/bench.py" --kernel "$GUEST_KERNEL" \
+	--moddir "$GUEST_MODDIR" --ko "$top/virtio_mem.ko" ${BENCH_ARGS:-} "$@"
