@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make test: every check CI runs: static checks, KUnit under UML and in
-# the debug x86 guest, and the QEMU suite on Debian's kernel and on the
-# debug kernel. Each stage prints "PASS: <case>" and
+# the debug x86 guest, the QEMU suite on Debian's kernel and on the
+# debug kernel, and a short soak on both. Each stage prints "PASS: <case>" and
 # "FAIL: <case>" lines; this script counts them and ends with the line
 # "N passed, N failed". A stage that fails without naming a case counts
 # as one failed case of its own.
@@ -35,6 +35,8 @@ stage qemu make -s qemu-test
 # The debug kernel (lockdep, KASAN, DEBUG_VM) is built once and cached.
 stage kunit-x86 scripts/kunit-guest.sh
 stage qemu-debug make -s qemu-test KERNEL=debug
+# Short soak: 15 steps per mode, SBM and BBM, on both kernels.
+stage soak make -s soak KERNEL=both SOAK_STEPS=15
 
 passed=$(cat "$logs"/*.log | grep -c '^PASS: ')
 failed=$(cat "$logs"/*.log | grep -c '^FAIL: ')
