@@ -86,6 +86,9 @@ def pick(rnd, block):
 def soak(vm, args, block):
     g = SoakGuest(vm)
     rnd = random.Random(args.seed)
+    # The driver plugs whole subblocks (at least a pageblock: 4 MiB on a
+    # kernel without hugetlb): targets are multiples of that.
+    block = max(block, rc.attr(rc.views(g)[1], "subblock_size"))
     rc.resize(g, 1 * GiB)
     pid = rc.memfill_start(g, 60)
     stats = dict(reached=0, short=0, interrupted=0)
