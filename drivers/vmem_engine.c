@@ -24,15 +24,20 @@
  *                        to a failed discard, so ERROR does not mean
  *                        "broken" here; the books are not changed.
  *  any other  -EPROTO    the device is broken: no further request
+ *  bad buffer -EPROTO    the same: a reply too short or not ours, or a
+ *                        virtqueue the virtio core found broken
  *  no reply   -errno     retry with backoff (transport failure)
  *
  * Other reasons a run stops short, all retried with backoff:
- *  -EBUSY / -ENOMEM from the mm ops (transient), -EPERM when only online
- *  memory is left and unplug_online is off, -EINPROGRESS when too much
- *  added memory waits to be onlined (VMEM_RUN_WAIT_ONLINE).
+ *  -EBUSY / -ENOMEM from the mm ops (transient), -ENOSPC when taking
+ *  memory back would eat into the free-memory reserve, -EPERM when only
+ *  online memory is left and unplug_online is off, -EINPROGRESS when too
+ *  much added memory waits to be onlined (VMEM_RUN_WAIT_ONLINE).
  *
  * Backoff: VMEM_RETRY_MIN_MS (200 ms), doubling after each failure up to
- * VMEM_RETRY_MAX_MS (30 s); any progress resets it.
+ * VMEM_RETRY_MAX_MS (30 s); any progress resets it. -ENOSPC is cheap to
+ * check again and ends as soon as the guest frees memory, so its backoff
+ * stops at VMEM_RETRY_POLL_MS (1 s).
  */
 #include <linux/bitmap.h>
 #include <linux/errno.h>
@@ -103,7 +108,8 @@ static bool mb_online(const struct vmem_engine *e, u64 mb)
 /* Failures worth retrying on the same block; others are hard. */
 static bool vmem_transient(int err)
 {
-	return err == -EBUSY || err == -ENOMEM || err == -EAGAIN;
+	return err == -EBUSY || err == -ENOMEM || err == -EAGAIN ||
+	       err == -ENOSPC;
 }
 
 /* Record why a step stopped; returns @err for the caller to pass on. */
@@ -474,7 +480,7 @@ static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
 			rc = sbm_unplug_online_sbs(e, mb, nr);
 			if (rc > 0)
 				return 1;
-			if (rc != -EBUSY && rc != -ENOMEM)
+			if (rc != -EBUSY && rc != -ENOMEM && rc != -ENOSPC)
 				return rc;
 		}
 	}
@@ -506,6 +512,8 @@ static enum vmem_run_result vmem_engine_fail(struct vmem_engine *e, int err)
 	}
 	e->retry_ms = e->retry_ms ? min(2 * e->retry_ms, VMEM_RETRY_MAX_MS) :
 				    VMEM_RETRY_MIN_MS;
+	if (err == -ENOSPC)
+		e->retry_ms = min(e->retry_ms, VMEM_RETRY_POLL_MS);
 	return err == -EINPROGRESS ? VMEM_RUN_WAIT_ONLINE : VMEM_RUN_RETRY;
 }
 
@@ -534,6 +542,15 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 		if (rc)
 			return vmem_engine_fail(e, vmem_err(e, rc, "unplug_all"));
 		e->unplug_all_pending = false;
+		/*
+		 * The device may shrink its usable region now; the config
+		 * change comes in before the next run (QEMU raises it before
+		 * it replies). Plugging on with the old region could send
+		 * requests outside the new one.
+		 */
+		vmem_err(e, -EAGAIN, "config after unplug_all");
+		e->retry_ms = VMEM_RETRY_MIN_MS;
+		return VMEM_RUN_RETRY;
 	}
 	for (;;) {
 		target = vmem_engine_target(e);
@@ -592,15 +609,28 @@ u64 vmem_engine_target(struct vmem_engine *e)
  * vmem_engine_set_config() - take the device's latest sizes
  * @e: the engine, e->lock held
  * @requested: requested_size
- * @usable: usable_region_size
+ * @usable: usable_region_size, counted from e->p.addr
  *
- * The values were validated by vmem_config_validate_update().
+ * The values were validated by vmem_config_validate_update(), which
+ * compares sizes only. A usable region ending before a subblock the books
+ * hold plugged breaks the device's own rules (QEMU shrinks it only once
+ * nothing is plugged): the engine then keeps the region up to the end of
+ * its last plugged subblock, so that it can still unplug it.
+ *
+ * Return: 0, or -ERANGE if @usable was raised so (the caller warns).
  */
-void vmem_engine_set_config(struct vmem_engine *e, u64 requested, u64 usable)
+int vmem_engine_set_config(struct vmem_engine *e, u64 requested, u64 usable)
 {
+	unsigned long nr = e->nr_mbs * e->sbs_per_mb, last;
+	u64 end;
+
 	lockdep_assert_held(&e->lock);
 	e->requested = requested;
-	e->usable = usable;
+	last = find_last_bit(e->sb_plugged, nr);
+	end = last < nr ? e->first_mb + ((u64)last + 1) * e->p.sb_size -
+			  e->p.addr : 0;
+	e->usable = max(usable, end);
+	return usable < end ? -ERANGE : 0;
 }
 
 /*

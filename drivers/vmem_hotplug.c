@@ -237,7 +237,7 @@ static void vmem_range_usage(unsigned long pfn, unsigned long nr,
 /*
  * May the range leave Linux? Its free pages go, and its used pages move
  * into free memory elsewhere: what stays free must cover the reserve.
- * Returns 0 or -ENOMEM (the engine retries later).
+ * Returns 0 or -ENOSPC (the engine tries other blocks, and polls again).
  */
 static int vmem_check_reserve(struct vmem_dev *vm, u64 addr, u64 size)
 {
@@ -251,7 +251,7 @@ static int vmem_check_reserve(struct vmem_dev *vm, u64 addr, u64 size)
 			     size >> 20, addr, used >> (20 - PAGE_SHIFT),
 			     sys_free >> (20 - PAGE_SHIFT),
 			     reserve >> (20 - PAGE_SHIFT));
-	return -ENOMEM;
+	return -ENOSPC;
 }
 
 static int vmem_take_back(unsigned long pfn, unsigned long nr)
@@ -451,6 +451,21 @@ void vmem_hotplug_exit(struct vmem_dev *vm)
 		vm->pinned = false;
 		module_put(THIS_MODULE);
 	}
+}
+
+/**
+ * vmem_hotplug_kick_all() - run every device's resize work now
+ *
+ * For a policy change (the unplug_online parameter) that may end a retry.
+ */
+void vmem_hotplug_kick_all(void)
+{
+	struct vmem_dev *vm;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &vmem_devices, list)
+		vmem_kick(vm, 0);
+	rcu_read_unlock();
 }
 
 /**

@@ -19,12 +19,31 @@
 #include "../include/vmem_compat.h"
 #include "../include/vmem_config.h"
 #include "../include/vmem_dev.h"
+#include "../include/vmem_mode.h"
 #include "../include/vmem_units.h"
 
 #define VMEM_VERSION "0.2.0"
 
 static bool unplug_online = true;
-module_param(unplug_online, bool, 0644);
+
+/* A write may end a retry that waits for unplug_online: run at once. */
+static int vmem_set_unplug_online(const char *val,
+				  const struct kernel_param *kp)
+{
+	int rc = param_set_bool(val, kp);
+
+	if (!rc)
+		vmem_hotplug_kick_all();
+	return rc;
+}
+
+static const struct kernel_param_ops vmem_unplug_online_ops = {
+	.set = vmem_set_unplug_online,
+	.get = param_get_bool,
+};
+
+module_param_cb(unplug_online, &vmem_unplug_online_ops, &unplug_online,
+		0644);
 MODULE_PARM_DESC(unplug_online, "Try to unplug online memory");
 
 static bool force_bbm;
@@ -147,6 +166,27 @@ static void vmem_log_config(struct vmem_dev *vm)
 		 "on" : "off");
 }
 
+/*
+ * With the engine lock held no request is in flight, so the device's
+ * plugged_size must equal the books. If it does not, the device is buggy
+ * (or lost a request in a reset): say so; the books stay the truth, as
+ * they hold only what the device acknowledged.
+ */
+static void vmem_check_plugged(struct vmem_dev *vm)
+{
+	struct vmem_engine *e = &vm->engine;
+	u64 plugged;
+
+	lockdep_assert_held(&e->lock);
+	if (e->unplug_all_pending || e->broken)
+		return;
+	virtio_cread_le(vm->vdev, struct virtio_mem_config, plugged_size,
+			&plugged);
+	if (plugged != e->plugged)
+		dev_warn_ratelimited(&vm->vdev->dev, "device reports plugged_size %llu, the driver's books say %llu: keeping the books\n",
+				     plugged, e->plugged);
+}
+
 static void vmem_config_work(struct work_struct *work)
 {
 	struct vmem_dev *vm = container_of(work, struct vmem_dev, config_work);
@@ -177,8 +217,12 @@ static void vmem_config_work(struct work_struct *work)
 	if (!vm->engine_ready)
 		return;
 	mutex_lock(&vm->engine.lock);
-	vmem_engine_set_config(&vm->engine, new.requested_size,
-			       new.usable_region_size);
+	vmem_check_plugged(vm);
+	if (vmem_engine_set_config(&vm->engine, new.requested_size,
+				   vmem_mode_usable(&vm->engine.p, new.addr,
+						    new.usable_region_size)))
+		dev_warn_ratelimited(dev, "usable_region_size %llu cuts off plugged memory: keeping the region up to the last plugged block\n",
+				     new.usable_region_size);
 	mutex_unlock(&vm->engine.lock);
 	vmem_kick(vm, 0);
 }
@@ -234,56 +278,32 @@ static void vmem_resize_work(struct work_struct *work)
 		vmem_kick(vm, delay);
 }
 
-/*
- * The mode and its geometry. Sub-Block Mode: a subblock is at least a
- * pageblock, the unit in which alloc_contig_range() takes memory back.
- * Big-Block Mode (device block >= memory block, or force_bbm): a big block
- * is the larger of device block and memory block, or bbm_block_size.
- */
-static void vmem_pick_mode(struct vmem_dev *vm, struct vmem_engine_params *p)
-{
-	struct device *dev = &vm->vdev->dev;
-	u64 bb;
-
-	p->lmb_size = memory_block_size_bytes();
-	p->block_size = vm->cfg.block_size;
-	p->bbm = force_bbm || p->block_size >= p->lmb_size;
-	if (!p->bbm) {
-		p->mb_size = p->lmb_size;
-		p->sb_size = max_t(u64, p->block_size,
-				   PAGE_SIZE << pageblock_order);
-		return;
-	}
-	bb = max(p->block_size, p->lmb_size);
-	if (bbm_block_size && (!is_power_of_2(bbm_block_size) ||
-			       bbm_block_size < bb))
-		dev_warn(dev, "bbm_block_size %lu ignored: not a power of two of at least %llu\n",
-			 bbm_block_size, bb);
-	else if (bbm_block_size)
-		bb = bbm_block_size;
-	p->mb_size = bb;
-	p->sb_size = bb;
-	vm->bbm_safe_unplug = bbm_safe_unplug;
-}
-
 static int vmem_engine_setup(struct vmem_dev *vm)
 {
 	struct device *dev = &vm->vdev->dev;
 	struct range pluggable = mhp_get_pluggable_range(true);
 	struct vmem_engine_params p = { };
-	u64 start, end;
+	struct vmem_mode_input in = {
+		.addr = vm->cfg.addr,
+		.region_size = vm->cfg.region_size,
+		.block_size = vm->cfg.block_size,
+		.lmb_size = memory_block_size_bytes(),
+		.pageblock_size = PAGE_SIZE << pageblock_order,
+		.pluggable_start = pluggable.start,
+		.pluggable_end = pluggable.end,
+		.force_bbm = force_bbm,
+		.bbm_block_size = bbm_block_size,
+	};
 	int rc;
 
 	if (!vmem_compat_hotplug_supported()) {
 		dev_warn(dev, "this kernel's PageOffline accounting is not supported yet: not resizing\n");
 		return 0;
 	}
-	vmem_pick_mode(vm, &p);
-	start = max_t(u64, vm->cfg.addr, pluggable.start);
-	end = min_t(u64, vm->cfg.addr + vm->cfg.region_size,
-		    pluggable.end + 1);
-	p.addr = start;
-	p.region_size = end - start;
+	if (vmem_mode_pick(&in, &p) & VMEM_MODE_BBM_SIZE_IGNORED)
+		dev_warn(dev, "bbm_block_size %lu ignored: not a power of two of at least %llu\n",
+			 bbm_block_size, max_t(u64, in.block_size, in.lmb_size));
+	vm->bbm_safe_unplug = bbm_safe_unplug;
 	p.offline_threshold = max_t(u64, VMEM_OFFLINE_THRESHOLD,
 				    2 * p.mb_size);
 	p.unplug_online = READ_ONCE(unplug_online);
@@ -299,7 +319,8 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 	}
 	mutex_lock(&vm->engine.lock);
 	vmem_engine_set_config(&vm->engine, vm->cfg.requested_size,
-			       vm->cfg.usable_region_size);
+			       vmem_mode_usable(&vm->engine.p, vm->cfg.addr,
+						vm->cfg.usable_region_size));
 	if (vm->cfg.plugged_size)
 		vmem_engine_request_unplug_all(&vm->engine);
 	mutex_unlock(&vm->engine.lock);

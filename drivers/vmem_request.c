@@ -3,7 +3,10 @@
  * Device requests over the virtqueue: struct vmem_device_ops for the
  * engine. One request is in flight at a time (req_lock); the caller sleeps
  * until the device returns the buffer. Replies are returned unvalidated;
- * the engine maps them (vmem_resp_to_errno()).
+ * the engine maps them (vmem_resp_to_errno()). A device that breaks the
+ * ring (a used buffer that was never made available, say) gets the
+ * virtqueue marked broken by the virtio core: the waiting request ends
+ * with -EPROTO, and the engine stops using the device.
  */
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
@@ -41,8 +44,14 @@ static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
 	if (rc)
 		goto out;
 	virtqueue_kick(vm->vq);
-	wait_event(vm->resp_wq, (buf = virtqueue_get_buf(vm->vq, &len)));
-
+	wait_event(vm->resp_wq, (buf = virtqueue_get_buf(vm->vq, &len)) ||
+		   virtqueue_is_broken(vm->vq));
+	if (!buf) {
+		dev_warn_ratelimited(&vdev->dev, "request queue broken, request type %u without reply\n",
+				     type);
+		rc = -EPROTO;
+		goto out;
+	}
 	if (buf != vm || len < sizeof(vm->resp.type)) {
 		dev_warn_ratelimited(&vdev->dev,
 				     "bad reply: buffer %p, length %u\n",

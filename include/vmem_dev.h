@@ -87,6 +87,7 @@ int vmem_hotplug_init(struct vmem_dev *vm);
 void vmem_hotplug_exit(struct vmem_dev *vm);
 int vmem_hotplug_register(void);
 void vmem_hotplug_unregister(void);
+void vmem_hotplug_kick_all(void);
 void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms);
 
 #endif /* _VMEM_DEV_H */

@@ -72,8 +72,12 @@ enum vmem_mem_event {
 	VMEM_MEM_CANCEL_OFFLINE,
 };
 
-/* Retry backoff, in ms: doubles from MIN after each failure up to MAX. */
+/*
+ * Retry backoff, in ms: doubles from MIN after each failure up to MAX, or
+ * up to POLL while only the free-memory reserve (-ENOSPC) holds us back.
+ */
 #define VMEM_RETRY_MIN_MS	200
+#define VMEM_RETRY_POLL_MS	1000
 #define VMEM_RETRY_MAX_MS	30000
 
 /**
@@ -120,7 +124,7 @@ struct vmem_engine_params {
  * @lmb_online: bitmap of Linux memory blocks online
  * @lmb_kernel: bitmap of Linux memory blocks online in a kernel zone
  * @mb_bad: bitmap of memory blocks Linux refused to add with a hard
- *	error (not -EBUSY, -ENOMEM or -EAGAIN); never tried again
+ *	error (not -EBUSY, -ENOMEM, -EAGAIN or -ENOSPC); never tried again
  * @sb_plugged: bitmap of plugged subblocks, @sbs_per_mb per memory block
  * @plugged: the books: bytes plugged at the device, by our requests
  * @requested: the device's requested_size, as last set
@@ -167,8 +171,7 @@ int vmem_engine_init(struct vmem_engine *e,
 		     const struct vmem_mm_ops *mm, void *mm_priv);
 void vmem_engine_destroy(struct vmem_engine *e);
 
-void vmem_engine_set_config(struct vmem_engine *e, u64 requested,
-			    u64 usable);
+int vmem_engine_set_config(struct vmem_engine *e, u64 requested, u64 usable);
 void vmem_engine_request_unplug_all(struct vmem_engine *e);
 enum vmem_run_result vmem_engine_run(struct vmem_engine *e);
 

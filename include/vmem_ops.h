@@ -53,8 +53,10 @@ enum vmem_zone {
  *	fake-offline so far, to the page allocator
  * @zone: where the added memory block at @addr is now
  *
- * The int ops return 0 or a negative errno. -EBUSY, -ENOMEM and -EAGAIN
- * are transient: the engine retries, with backoff. Any other error of
+ * The int ops return 0 or a negative errno. -EBUSY, -ENOMEM, -EAGAIN and
+ * -ENOSPC are transient: the engine retries, with backoff. -ENOSPC from
+ * @fake_offline or @offline_and_remove means "Linux cannot spare this
+ * memory now": the engine tries other blocks and polls again soon. Any other error of
  * @add is a hard failure of that block: the engine uses other blocks.
  * Other ops' errors are all retried with backoff.
  */
