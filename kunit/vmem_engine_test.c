@@ -362,6 +362,8 @@ static void vmem_sequence_test(struct kunit *test)
 		{ VMEM_SIM_ADD, -EBUSY },
 		{ VMEM_SIM_FAKE_OFFLINE, -EBUSY },
 		{ VMEM_SIM_FAKE_OFFLINE, -ENOMEM },
+		{ VMEM_SIM_FAKE_OFFLINE, -ENOSPC },
+		{ VMEM_SIM_OFFLINE_AND_REMOVE, -ENOSPC },
 		{ VMEM_SIM_OFFLINE_AND_REMOVE, -EBUSY },
 		{ VMEM_SIM_REMOVE, -EBUSY },
 		{ VMEM_SIM_ONLINE, -ENOMEM },	/* auto-online fails */
@@ -780,6 +782,55 @@ static void vmem_unplug_all_test(struct kunit *test)
 }
 
 /*
+ * -ENOSPC: Linux cannot spare a block now (the free-memory reserve). The
+ * engine takes another block, and while none can go it polls at most
+ * every VMEM_RETRY_POLL_MS instead of backing off to VMEM_RETRY_MAX_MS.
+ */
+static void vmem_reserve_poll_test(struct kunit *test)
+{
+	struct vmem_sim_params p = vmem_params(&vmem_base);
+	unsigned int want = VMEM_RETRY_MIN_MS, i;
+	struct vmem_sim *sim;
+	bool ok = true;
+
+	sim = vmem_new(test, &p, "reserve");
+	vmem_sim_set_config(sim, SZ_512M, SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_TRUE(test, vmem_sim_mb_online(sim, 3));
+
+	vmem_sim_add_fault(sim, VMEM_SIM_OFFLINE_AND_REMOVE, VMEM_SIM_ANY, 3,
+			   -ENOSPC, true);
+	vmem_sim_set_config(sim, SZ_512M - SZ_128M, SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_512M - SZ_128M);
+	KUNIT_EXPECT_TRUE(test, vmem_sim_mb_online(sim, 3));
+	KUNIT_EXPECT_FALSE(test, vmem_sim_mb_online(sim, 2));
+	ok &= vmem_sim_check(test, &sim->e, sim);
+
+	vmem_sim_add_fault(sim, VMEM_SIM_OFFLINE_AND_REMOVE, VMEM_SIM_ANY,
+			   VMEM_SIM_ANY, -ENOSPC, true);
+	vmem_sim_add_fault(sim, VMEM_SIM_FAKE_OFFLINE, VMEM_SIM_ANY,
+			   VMEM_SIM_ANY, -ENOSPC, true);
+	vmem_sim_set_config(sim, 0, SZ_1G);
+	for (i = 0; i < 6; i++) {
+		KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
+		KUNIT_EXPECT_EQ(test, sim->e.retry_ms, want);
+		KUNIT_EXPECT_EQ(test, sim->e.last_err, -ENOSPC);
+		ok &= vmem_sim_check(test, &sim->e, sim);
+		want = min(2 * want, VMEM_RETRY_POLL_MS);
+	}
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_512M - SZ_128M);
+
+	vmem_sim_clear_faults(sim);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, 0);
+	KUNIT_EXPECT_TRUE(test, ok);
+	vmem_free(sim);
+}
+
+/*
  * A hard (not -EBUSY/-ENOMEM) add failure "of that block" (vmem_ops.h):
  * the target is reached with the other blocks.
  */
@@ -973,6 +1024,7 @@ static struct kunit_case vmem_engine_test_cases[] = {
 	KUNIT_CASE(vmem_invalid_reply_test),
 	KUNIT_CASE(vmem_sim_device_test),
 	KUNIT_CASE(vmem_unplug_all_test),
+	KUNIT_CASE(vmem_reserve_poll_test),
 	KUNIT_CASE(vmem_hard_failure_test),
 	KUNIT_CASE_PARAM(vmem_random_test, vmem_rand_gen_params),
 	{}

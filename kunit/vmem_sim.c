@@ -587,7 +587,14 @@ const struct vmem_mm_ops vmem_sim_mm_ops = {
 static void sim_pass_config(struct vmem_sim *sim)
 {
 	mutex_lock(&sim->e.lock);
-	vmem_engine_set_config(&sim->e, sim->requested, sim->usable);
+	if (vmem_engine_set_config(&sim->e, sim->requested, sim->usable)) {
+		/*
+		 * The usable region cut plugged subblocks: the engine keeps
+		 * them usable, and so does this device from now on.
+		 */
+		sim->usable = sim->e.usable;
+		sim->cfg_cut++;
+	}
 	mutex_unlock(&sim->e.lock);
 	sim->cfg_requested = sim->requested;
 	sim->cfg_usable = sim->usable;

@@ -135,6 +135,8 @@ struct vmem_sim_params {
  * @cfg_usable: usable_region_size as last given to the engine
  * @cfg_pending: the device changed its config (UNPLUG_ALL shrinks the
  *	usable region); the next vmem_sim_run() passes it on first
+ * @cfg_cut: configs whose usable region cut plugged subblocks, which the
+ *	engine refused (vmem_engine_set_config() gave -ERANGE)
  * @added: per memory block: added to Linux
  * @zone: per memory block: enum vmem_zone
  * @buddy: per granule: in the page allocator
@@ -171,6 +173,7 @@ struct vmem_sim {
 	u64 cfg_requested;
 	u64 cfg_usable;
 	bool cfg_pending;
+	unsigned int cfg_cut;
 
 	unsigned long *added;
 	u8 *zone;
