@@ -39,5 +39,8 @@ rc=0
 	--kunitconfig="$dest/kunit/.kunitconfig" --build_dir="$build" \
 	--jobs="$(nproc)" --timeout=300 --json="$json") || rc=$?
 
+# The suites' own counts: seeds, scenarios, fuzz cases.
+grep -a -E '# [a-z_]+: (seed|engine:)' "$build/test.log" |
+	sed 's/^ *# /  /' || true
 python3 "$top/scripts/kunit_results.py" "$json" "$rc" kunit
 exit "$rc"
