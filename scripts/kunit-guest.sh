@@ -16,15 +16,14 @@ CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
 # shellcheck source=/dev/null
 . "$CACHE/debug.env"
 
-out="$CACHE/build-debug-kunit"
-"$top/scripts/build-copy.sh" "$DEBUG_KDIR" "$out" \
-	CONFIG_VIRTIO_MEM_KUNIT_TEST=m
+ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug-kunit \
+	CONFIG_VIRTIO_MEM_KUNIT_TEST=m)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rc=0
 VMTEST_MIN_BOOT_MEM=4G python3 "$top/tools/qemu/kunit_guest.py" \
-	--kernel "$DEBUG_KERNEL" --ko "$out/virtio_mem.ko" \
+	--kernel "$DEBUG_KERNEL" --ko "$ko" \
 	--ktap "$tmp/dmesg" || rc=$?
 prc=0
 python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse --json="$tmp/json" \

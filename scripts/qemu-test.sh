@@ -23,11 +23,10 @@ debug)
 	"$top/scripts/debug-kernel.sh"
 	# shellcheck source=/dev/null
 	. "$CACHE/debug.env"
-	"$top/scripts/build-copy.sh" "$DEBUG_KDIR" "$CACHE/build-debug"
+	ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug)
 	# KASAN's shadow takes 1/8 of all memory, hot-plugged memory too.
 	VMTEST_MIN_BOOT_MEM=4G exec python3 "$top/tools/qemu/qemu_tests.py" \
-		--kernel "$DEBUG_KERNEL" --moddir "" \
-		--ko "$CACHE/build-debug/virtio_mem.ko" --tag debug "$@"
+		--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko" --tag debug "$@"
 	;;
 *)
 	echo "qemu-test: KERNEL must be debian or debug" >&2

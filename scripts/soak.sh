@@ -30,10 +30,8 @@ for k in $kernels; do
 		"$top/scripts/debug-kernel.sh" || exit 1
 		# shellcheck source=/dev/null
 		. "$CACHE/debug.env"
-		"$top/scripts/build-copy.sh" "$DEBUG_KDIR" "$CACHE/build-debug" ||
-			exit 1
-		args=(--kernel "$DEBUG_KERNEL" --moddir ""
-		      --ko "$CACHE/build-debug/virtio_mem.ko")
+		ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug) || exit 1
+		args=(--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko")
 		# KASAN's shadow takes 1/8 of all memory, hot-plugged too.
 		export VMTEST_MIN_BOOT_MEM=4G
 		;;

@@ -5,7 +5,8 @@ our virtio_mem.ko and compare everything the driver exports in sysfs with
 QEMU's own view (query-memory-devices, qom-get, trace events).
 
     python3 tools/qemu/qemu_tests.py --kernel K --moddir M --ko virtio_mem.ko
-                                     [--filter NAME[,NAME...]] [--list]
+                                     [--filter NAME[,NAME...]] [--skip NAME[,...]]
+                                     [--list]
 
 Every case prints exactly one "PASS: <name>" or "FAIL: <name>: <reason>"
 line (details come before it); the last line is "<n> passed, <m> failed"
@@ -372,11 +373,16 @@ case("bbm_1g", "bbm1g")(resize_cases.bbm_1g)
 # ---------------------------------------------------------------------------
 
 def selected(args):
-    if not args.filter:
-        return list(CASES)
-    pats = [p for p in args.filter.split(",") if p]
-    return [c for c in CASES
-            if any(fnmatch.fnmatch(c[0], p) or p in c[0] for p in pats)]
+    cases = list(CASES)
+    if args.filter:
+        pats = [p for p in args.filter.split(",") if p]
+        cases = [c for c in cases
+                 if any(fnmatch.fnmatch(c[0], p) or p in c[0] for p in pats)]
+    if args.skip:
+        skip = [p for p in args.skip.split(",") if p]
+        cases = [c for c in cases
+                 if not any(fnmatch.fnmatch(c[0], p) for p in skip)]
+    return cases
 
 
 def first_line(e):
@@ -475,6 +481,11 @@ def main():
     p.add_argument("--ko", help="our virtio_mem.ko")
     p.add_argument("--filter", help="comma separated case names, "
                    "substrings or globs")
+    p.add_argument("--skip", help="comma separated case names or globs "
+                   "not to run")
+    p.add_argument("--small", action="store_true",
+                   help="smaller resize targets (at most 4 GiB; 2 GiB for "
+                   "Big-Block Mode), for slow kernels")
     p.add_argument("--memfill", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "memfill"),
         help="the static guest workload (make tools/memfill)")
@@ -482,6 +493,7 @@ def main():
     p.add_argument("--keep", action="store_true",
                    help="keep the guests' work directories")
     args = p.parse_args()
+    resize_cases.SMALL = args.small
     cases = selected(args)
     if args.list:
         for name, group, _fn in cases:
