@@ -375,6 +375,41 @@ static void vmem_config_changed(struct virtio_device *vdev)
 	queue_work(system_freezable_wq, &vm->config_work);
 }
 
+#ifdef CONFIG_PROC_VMCORE
+static bool vmem_vmcore_pfn_is_ram(struct vmcore_cb *cb, unsigned long pfn)
+{
+	struct vmem_dev *vm = container_of(cb, struct vmem_dev, vmcore_cb);
+
+	return vmem_kdump_is_ram(&vm->kdump_view, PFN_PHYS(pfn));
+}
+#endif
+
+/*
+ * In a crash kernel: no hotplug at all (the dump needs the crashed
+ * kernel's memory as it was, so no UNPLUG_ALL either); tell /proc/vmcore
+ * which pages of the region it may read.
+ */
+static void vmem_kdump_setup(struct vmem_dev *vm)
+{
+	vm->kdump = true;
+#ifdef CONFIG_PROC_VMCORE
+	vmem_kdump_init(&vm->kdump_view, vm->cfg.addr, vm->cfg.region_size,
+			vm->cfg.block_size, &vmem_virtio_ops, vm);
+	vm->vmcore_cb.pfn_is_ram = vmem_vmcore_pfn_is_ram;
+	register_vmcore_cb(&vm->vmcore_cb);
+#endif
+	dev_info(&vm->vdev->dev, "crash kernel: no hot(un)plug; /proc/vmcore reads only plugged blocks\n");
+}
+
+static void vmem_kdump_teardown(struct vmem_dev *vm)
+{
+#ifdef CONFIG_PROC_VMCORE
+	unregister_vmcore_cb(&vm->vmcore_cb);
+	dev_info(&vm->vdev->dev, "crash kernel: %llu state requests, %llu without a clear answer\n",
+		 vm->kdump_view.nr_requests, vm->kdump_view.nr_failed);
+#endif
+}
+
 static int vmem_probe(struct virtio_device *vdev)
 {
 	struct vmem_config_error err;
@@ -420,7 +455,7 @@ static int vmem_probe(struct virtio_device *vdev)
 	}
 
 	vdev->priv = vm;
-	rc = vmem_engine_setup(vm);
+	rc = is_kdump_kernel() ? 0 : vmem_engine_setup(vm);
 	if (rc) {
 		dev_err(&vdev->dev, "cannot set up memory hotplug: %d\n", rc);
 		goto out_del_vqs;
@@ -433,6 +468,8 @@ static int vmem_probe(struct virtio_device *vdev)
 
 	vmem_log_config(vm);
 	virtio_device_ready(vdev);
+	if (is_kdump_kernel())
+		vmem_kdump_setup(vm);
 	if (vm->engine_ready)
 		vmem_kick(vm, 0);
 	return 0;
@@ -463,6 +500,8 @@ static void vmem_remove(struct virtio_device *vdev)
 	WRITE_ONCE(vm->removing, true);
 	cancel_work_sync(&vm->config_work);
 	cancel_delayed_work_sync(&vm->resize_work);
+	if (vm->kdump)
+		vmem_kdump_teardown(vm);
 	if (vm->engine_ready)
 		freeable = vmem_engine_teardown(vm);
 	virtio_reset_device(vdev);
@@ -475,11 +514,66 @@ static void vmem_remove(struct virtio_device *vdev)
 	kfree(vm);
 }
 
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Resume resets the device; a reset unplugs everything unless the device
+ * negotiated PERSISTENT_SUSPEND. Memory Linux uses would be gone: refuse
+ * then, unless nothing is plugged (vmem_suspend_decide()).
+ */
+static int vmem_freeze(struct virtio_device *vdev)
+{
+	struct vmem_dev *vm = vdev->priv;
+	bool persistent = virtio_has_feature(vdev,
+					     VIRTIO_MEM_F_PERSISTENT_SUSPEND);
+	enum vmem_suspend d;
+	u64 plugged = 0;
+
+	if (vm->engine_ready) {
+		mutex_lock(&vm->engine.lock);
+		plugged = vm->engine.plugged;
+		mutex_unlock(&vm->engine.lock);
+	}
+	d = vmem_suspend_decide(persistent, plugged);
+	if (d == VMEM_SUSPEND_REFUSE) {
+		dev_err(&vdev->dev, "suspend refused: %llu bytes plugged and the device does not keep them across suspend (no PERSISTENT_SUSPEND)\n",
+			plugged);
+		return -EPERM;
+	}
+	WRITE_ONCE(vm->removing, true);
+	cancel_work_sync(&vm->config_work);
+	cancel_delayed_work_sync(&vm->resize_work);
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	vm->vq = NULL;
+	return 0;
+}
+
+static int vmem_restore(struct virtio_device *vdev)
+{
+	struct vmem_dev *vm = vdev->priv;
+
+	vm->vq = virtio_find_single_vq(vdev, vmem_vq_done, "guest-request");
+	if (IS_ERR(vm->vq)) {
+		dev_err(&vdev->dev, "resume: cannot set up the request queue: %ld\n",
+			PTR_ERR(vm->vq));
+		return PTR_ERR(vm->vq);
+	}
+	virtio_device_ready(vdev);
+	WRITE_ONCE(vm->removing, false);
+	/* The host may have changed the config while we slept. */
+	queue_work(system_freezable_wq, &vm->config_work);
+	if (vm->engine_ready)
+		vmem_kick(vm, 0);
+	return 0;
+}
+#endif
+
 static unsigned int vmem_features[] = {
 #if defined(CONFIG_ACPI_NUMA)
 	VIRTIO_MEM_F_ACPI_PXM,
 #endif
 	VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE,
+	VIRTIO_MEM_F_PERSISTENT_SUSPEND,
 };
 
 static const struct virtio_device_id vmem_id_table[] = {
@@ -496,6 +590,10 @@ static struct virtio_driver vmem_driver = {
 	.probe = vmem_probe,
 	.remove = vmem_remove,
 	.config_changed = vmem_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = vmem_freeze,
+	.restore = vmem_restore,
+#endif
 };
 
 static int __init vmem_init(void)

@@ -5,6 +5,7 @@
 #ifndef _VMEM_DEV_H
 #define _VMEM_DEV_H
 
+#include <linux/crash_dump.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
@@ -14,6 +15,7 @@
 
 #include "vmem_config.h"
 #include "vmem_engine.h"
+#include "vmem_lifecycle.h"
 
 struct virtio_device;
 struct virtqueue;
@@ -32,7 +34,7 @@ struct virtqueue;
  * @resp: the reply buffer
  * @resp_wq: woken when the device returns a buffer
  * @engine: the resize engine and its books (locked by engine.lock)
- * @engine_ready: the engine is set up (Sub-Block Mode device)
+ * @engine_ready: the engine is set up (not in a crash kernel)
  * @last_result: what the last engine run asked for
  * @mgid: our memory group id, from memory_group_register_dynamic()
  * @memory_nb: our memory notifier
@@ -40,7 +42,10 @@ struct virtqueue;
  * @start: first byte of the memory blocks the engine may use
  * @end: end of them (exclusive)
  * @pinned: we hold a module reference because memory is added
- * @removing: set at remove: no more work gets queued
+ * @removing: set at remove and while suspended: no more work gets queued
+ * @kdump: in a crash kernel: the driver never (un)plugs
+ * @kdump_view: what /proc/vmcore may read of the region (crash kernel)
+ * @vmcore_cb: our /proc/vmcore callback (crash kernel)
  * @bbm_safe_unplug: Big-Block Mode takes used memory back before offlining
  *
  * Locking:
@@ -75,6 +80,11 @@ struct vmem_dev {
 	u64 end;
 	bool pinned;
 	bool removing;
+	bool kdump;
+#ifdef CONFIG_PROC_VMCORE
+	struct vmem_kdump kdump_view;
+	struct vmcore_cb vmcore_cb;
+#endif
 	bool bbm_safe_unplug;
 };
 
