@@ -5,6 +5,7 @@
 #   w1          a W=1 build with no warning
 #   sparse      C=2 with no sparse report
 #   checkpatch  checkpatch.pl --strict on every C source and header
+#   docs        Documentation/*.rst parses without a warning
 #   coccicheck  every coccinelle script of the kernel, report mode
 set -uo pipefail
 
@@ -67,6 +68,16 @@ make -C "$LINUX_SRC" M="$top" coccicheck MODE=report \
 # Findings name a file of ours with a line number.
 grep -E "^$top/[^ ]+:[0-9]+" "$log/cocci.out" >> "$log/cocci"
 report coccicheck "$log/cocci"
+
+# The reStructuredText of Documentation/ parses without a warning
+# (Debian's docutils: the python3 on PATH may be another one).
+for f in "$top"/Documentation/*.rst; do
+	/usr/bin/python3 -c 'import sys, docutils.core
+docutils.core.publish_string(open(sys.argv[1]).read(),
+    source_path=sys.argv[1], writer_name="null",
+    settings_overrides={"report_level": 2, "halt_level": 5})' "$f" 2>&1
+done > "$log/docs"
+report docs "$log/docs"
 
 # Leave a normal build behind.
 kmake modules >/dev/null 2>&1
