@@ -6,6 +6,7 @@
  */
 #include <linux/acpi.h>
 #include <linux/delay.h>
+#include <linux/ioport.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/module.h>
@@ -300,6 +301,18 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 		dev_warn(dev, "this kernel's PageOffline accounting is not supported yet: not resizing\n");
 		return 0;
 	}
+	/*
+	 * Memory of the region still added to Linux (a previous driver that
+	 * could not remove it, e.g. the in-tree one with offline blocks left)
+	 * must not be unplugged under it: UNPLUG_ALL would pull it away.
+	 */
+	if (region_intersects(vm->cfg.addr, vm->cfg.region_size,
+			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT) {
+		dev_err(dev, "memory of the region [%#llx-%#llx] is still added to Linux by a previous driver: not taking the device\n",
+			vm->cfg.addr, vm->cfg.addr + vm->cfg.region_size - 1);
+		return -EBUSY;
+	}
 	if (vmem_mode_pick(&in, &p) & VMEM_MODE_BBM_SIZE_IGNORED)
 		dev_warn(dev, "bbm_block_size %lu ignored: not a power of two of at least %llu\n",
 			 bbm_block_size, max_t(u64, in.block_size, in.lmb_size));
@@ -321,8 +334,11 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 	vmem_engine_set_config(&vm->engine, vm->cfg.requested_size,
 			       vmem_mode_usable(&vm->engine.p, vm->cfg.addr,
 						vm->cfg.usable_region_size));
-	if (vm->cfg.plugged_size)
+	if (vm->cfg.plugged_size) {
+		dev_info(dev, "%llu bytes still plugged (left by a previous driver): unplugging all first\n",
+			 vm->cfg.plugged_size);
 		vmem_engine_request_unplug_all(&vm->engine);
+	}
 	mutex_unlock(&vm->engine.lock);
 	vm->engine_ready = true;
 	return 0;

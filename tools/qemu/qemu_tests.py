@@ -34,6 +34,7 @@ SYSFS_ATTRS = ("addr", "region_size", "usable_region_size", "block_size",
 
 
 from qcheck import TestFailure, check  # noqa: E402
+import lifecycle_cases  # noqa: E402
 import resize_cases  # noqa: E402
 
 
@@ -65,8 +66,14 @@ def group_config(name, args):
         base["extra_files"] = {resize_cases.MEMFILL: args.memfill}
         return VMConfig(devices=[MemDevice("vm0", block_size=blocks[name],
                                            region_size=8 * GiB)], **base)
-    if name == "stock":
+    if name in ("stock", "handover"):
         base["module"] = "stock"
+        return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
+                        **base)
+    if name == "kdump":
+        # elfcorehdr= makes is_kdump_kernel() true; the header there is
+        # not valid, so /proc/vmcore stays away, which is fine here.
+        base["append"] = "elfcorehdr=0x1000"
         return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
                         **base)
     raise ValueError(name)
@@ -357,6 +364,12 @@ def t_stock_driver_loads(g):
         raise TestFailure("switch stock -> ours: %s" % e)
 
 
+case("start_with_plugged", "handover")(lifecycle_cases.start_with_plugged)
+case("refuse_added_region", "handover")(
+    lifecycle_cases.refuse_added_region)
+case("kdump_no_hotplug", "kdump")(lifecycle_cases.kdump_no_hotplug)
+case("reset_at_rest", "movable")(lifecycle_cases.reset_at_rest)
+case("reset_mid_resize", "movable")(lifecycle_cases.reset_mid_resize)
 case("grow_shrink", "movable")(resize_cases.grow_shrink)
 case("unplug_online_off", "movable")(resize_cases.unplug_online_off)
 case("data_integrity", "movable")(resize_cases.data_integrity)
@@ -457,9 +470,13 @@ def run_cases(cases, args):
         runner = GroupRunner(group, args)
         try:
             for name, _grp, fn in [c for c in cases if c[1] == group]:
-                if group == "stock" and not args.moddir:
+                if group in ("stock", "handover") and not args.moddir:
                     print("SKIP: %s: no stock module: the kernel has "
                           "virtio built in" % name, flush=True)
+                    continue
+                if group == "kdump" and not args.moddir:
+                    print("SKIP: %s: the debug kernel has no "
+                          "CONFIG_CRASH_DUMP" % name, flush=True)
                     continue
                 if runner.run(name, fn):
                     passed += 1

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+Lifecycle cases of the QEMU suite: taking a device over from the stock
+driver, and a crash kernel. Each takes a Guest of qemu_tests.py.
+"""
+
+import time
+
+import resize_cases as rc
+import vmtest
+from qcheck import TestFailure, check
+from vmtest import MiB, fmt_size
+
+
+def wait_qmp_size(g, size, timeout=60.0):
+    t0 = time.monotonic()
+    while g.vm.query_memory_devices()["vm0"]["size"] != size:
+        if time.monotonic() - t0 > timeout:
+            raise TestFailure("QMP size %s, expected %s" % (
+                fmt_size(g.vm.query_memory_devices()["vm0"]["size"]),
+                fmt_size(size)))
+        time.sleep(0.3)
+
+
+def stock_plugs(g, size):
+    """The stock driver (loaded at boot) plugs @size, left offline, and is
+    unloaded: what it could not remove stays plugged at the device."""
+    if g.vm.read_file("/sys/module/virtio_mem/taint") != "":
+        g.vm.sh("rmmod virtio_mem && insmod " + vmtest.GUEST_KO["stock"])
+    check(g.vm.read_file("/sys/module/virtio_mem/taint") == "",
+          "the stock driver is not the one loaded")
+    q = g.vm.query_memory_devices()["vm0"]
+    g.set_requested("vm0", size, q["block-size"])
+    wait_qmp_size(g, size)
+    g.vm.sh("rmmod virtio_mem")
+    time.sleep(1)
+    check(g.vm.query_memory_devices()["vm0"]["size"] == size,
+          "QMP size changed when the stock driver was unloaded")
+
+
+def start_with_plugged(g):
+    """plugged_size != 0 at probe, nothing of it added: UNPLUG_ALL first,
+    then plug to the request (KUnit covers UNPLUG_ALL answered BUSY)."""
+    stock_plugs(g, 64 * MiB)    # part of one memory block: removed
+    print("  stock driver unloaded, device still has 64 MiB plugged")
+    g.vm.sh("insmod " + vmtest.GUEST_KO["ours"])
+    rc.wait_for(g, 64 * MiB, online=False, timeout=60)
+    log = g.vm.dmesg()
+    check("bytes still plugged (left by a previous driver): unplugging "
+          "all first" in log, "no UNPLUG_ALL message from our driver")
+    rc.books_match(g)
+    a = rc.resize(g, 0, online=False)
+    check(rc.attr(a, "blocks_offline") == 0, "blocks left at 0: %s" % a)
+
+
+def refuse_added_region(g):
+    """Memory of the region still added by the stock driver: ours must
+    not take the device (an UNPLUG_ALL would pull memory from Linux)."""
+    stock_plugs(g, 256 * MiB)   # two whole memory blocks: stay added
+    check("device still has system memory added" in g.vm.dmesg(),
+          "the stock driver removed everything: nothing to test")
+    rcode, out = g.vm.run("insmod " + vmtest.GUEST_KO["ours"])
+    log = g.vm.dmesg()
+    check("is still added to Linux by a previous driver: not taking the "
+          "device" in log, "our driver did not refuse the device:\n%s" %
+          "\n".join(ln for ln in log.splitlines() if "virtio_mem" in ln))
+    time.sleep(2)
+    size = g.vm.query_memory_devices()["vm0"]["size"]
+    check(size == 256 * MiB, "QMP size %s: memory added to Linux was "
+          "unplugged" % fmt_size(size))
+    print("  insmod: rc %d; device refused, 256 MiB stay plugged" % rcode)
+
+
+def kdump_no_hotplug(g):
+    """A crash kernel (elfcorehdr= on the command line): the driver binds,
+    registers for /proc/vmcore and plugs nothing."""
+    log = g.vm.dmesg()
+    check("crash kernel: no hot(un)plug" in log,
+          "the driver did not see a crash kernel:\n%s" %
+          "\n".join(ln for ln in log.splitlines() if "virtio_mem" in ln))
+    q = g.vm.query_memory_devices()["vm0"]
+    g.set_requested("vm0", 512 * MiB, q["block-size"])
+    time.sleep(5)
+    size = g.vm.query_memory_devices()["vm0"]["size"]
+    check(size == 0, "a crash kernel plugged %s" % fmt_size(size))
+    g.vm.sh("rmmod virtio_mem")
+    check("crash kernel: 0 state requests" in g.vm.dmesg(),
+          "unbinding in a crash kernel: no statistics line")
+
+
+def reset_and_reach(g, target):
+    g.vm.system_reset()
+    print("  guest back %.1f s after system_reset" % g.vm.boot_time)
+    dt = rc.wait_for(g, target, timeout=180)
+    print("  %s reached %.1f s after the guest was up" % (fmt_size(target),
+                                                           dt))
+    rc.books_match(g)
+
+
+def reset_at_rest(g):
+    """system_reset with 1 GiB plugged: QEMU unplugs all at reset; the
+    driver probes again and plugs the request back."""
+    rc.resize(g, 1 * vmtest.GiB)
+    reset_and_reach(g, 1 * vmtest.GiB)
+    rc.resize(g, 0)
+
+
+def reset_mid_resize(g):
+    """system_reset while the driver is plugging 8 GiB (caught with part
+    of it plugged), and again while it unplugs."""
+    target = 8 * vmtest.GiB
+    for start, goal in ((0, target), (target, 0)):
+        if start:
+            rc.resize(g, start)
+        q = g.vm.query_memory_devices()["vm0"]
+        g.set_requested("vm0", goal, q["block-size"])
+        t0 = time.monotonic()
+        while True:
+            size = g.vm.query_memory_devices()["vm0"]["size"]
+            if size not in (start, goal):
+                break
+            check(size != goal, "%s reached before the reset could catch "
+                  "it mid-resize" % fmt_size(goal))
+            check(time.monotonic() - t0 < 30, "resize to %s did not start"
+                  % fmt_size(goal))
+            time.sleep(0.02)
+        print("  reset at QMP size %s, on the way from %s to %s" %
+              (fmt_size(size), fmt_size(start), fmt_size(goal)))
+        reset_and_reach(g, goal)
+    rc.resize(g, 0)
