@@ -336,6 +336,46 @@ def t_two_nodes(g):
           nodes)
 
 
+def node_blocks(g):
+    """Memory blocks per node: {"0": n, "1": m}."""
+    out = g.vm.sh("for n in /sys/devices/system/node/node[0-9]*; do "
+                  "echo ${n##*node} $(ls -d $n/memory[0-9]* | wc -l); done")
+    return dict(ln.split() for ln in out.strip().splitlines())
+
+
+@case("two_devices_concurrent", "numa2")
+def t_two_devices_concurrent(g):
+    """Both devices resized at once, each on its node."""
+    before = node_blocks(g)
+    # Within the 1 GiB a device adds before it waits for onlining.
+    targets = {"vm0": 1 * GiB, "vm1": 512 * MiB}
+    for step in (targets, {"vm0": 0, "vm1": 0}):
+        t0 = time.monotonic()
+        for qid, size in step.items():
+            q = g.vm.query_memory_devices()[qid]
+            g.set_requested(qid, size, q["block-size"])
+        while True:
+            devs = match_devices(g)
+            done = all(q["size"] == step[qid] and
+                       int(d["attrs"]["plugged_size"]) == step[qid]
+                       for qid, (q, d) in devs.items())
+            if done:
+                break
+            check(time.monotonic() - t0 < 120, "not reached: %s" % {
+                qid: (q["size"], d["attrs"].get("plugged_size"))
+                for qid, (q, d) in devs.items()})
+            time.sleep(0.3)
+        blocks = node_blocks(g)
+        print("  %s reached in %.1f s; memory blocks per node %s" %
+              (", ".join("%s %s" % (k, fmt_size(v))
+                         for k, v in sorted(step.items())),
+               time.monotonic() - t0, blocks))
+        for qid, nid in (("vm0", "0"), ("vm1", "1")):
+            want = int(before[nid]) + step[qid] // (128 * MiB)
+            check(int(blocks[nid]) == want, "node %s has %s memory "
+                  "blocks, expected %d" % (nid, blocks[nid], want))
+
+
 @case("stock_driver_loads", "stock")
 def t_stock_driver_loads(g):
     vm = g.vm
