@@ -23,6 +23,7 @@
 #include <linux/module.h>
 #include <linux/page_ref.h>
 #include <linux/rculist.h>
+#include <linux/slab.h>
 #include <linux/virtio.h>
 #include <linux/vmstat.h>
 
@@ -176,14 +177,8 @@ static int vmem_mm_add(void *priv, u64 addr, u64 size)
 	struct vmem_dev *vm = priv;
 	int rc;
 
-	rc = add_memory_driver_managed(vm->mgid, addr, size,
-				       VMEM_RESOURCE_NAME,
+	rc = add_memory_driver_managed(vm->mgid, addr, size, vm->res_name,
 				       MHP_MERGE_RESOURCE | MHP_NID_IS_MGID);
-	/* Added memory must not outlive the module. */
-	if (!rc && !vm->pinned) {
-		__module_get(THIS_MODULE);
-		vm->pinned = true;
-	}
 	return rc;
 }
 
@@ -418,15 +413,22 @@ int vmem_hotplug_init(struct vmem_dev *vm)
 	unsigned long unit_pages = PHYS_PFN(vm->engine.p.mb_size);
 	int rc;
 
+	/* The resource tree keeps the name while memory is added. */
+	vm->res_name = kstrdup(VMEM_RESOURCE_NAME, GFP_KERNEL);
+	if (!vm->res_name)
+		return -ENOMEM;
 	vm->mgid = memory_group_register_dynamic(vm->nid, unit_pages);
-	if (vm->mgid < 0)
+	if (vm->mgid < 0) {
+		kfree(vm->res_name);
 		return vm->mgid;
+	}
 	vm->start = vm->engine.first_mb;
 	vm->end = vm->start + vm->engine.nr_mbs * vm->engine.p.mb_size;
 	vm->memory_nb.notifier_call = vmem_memory_notifier;
 	rc = register_memory_notifier(&vm->memory_nb);
 	if (rc) {
 		memory_group_unregister(vm->mgid);
+		kfree(vm->res_name);
 		return rc;
 	}
 	mutex_lock(&vmem_devices_lock);
@@ -437,20 +439,26 @@ int vmem_hotplug_init(struct vmem_dev *vm)
 
 /**
  * vmem_hotplug_exit() - undo vmem_hotplug_init()
- * @vm: the device; none of its memory is added any more
+ * @vm: the device
+ * @memory_left: some of its memory blocks could not be removed
+ *
+ * Nothing calls into @vm after this. Memory blocks left behind still
+ * point at the memory group and the resource name: those two stay
+ * allocated for good then. Such blocks are online (offline ones can
+ * always be removed); their unplugged pages stay PageOffline with a
+ * reference, so offlining them fails and nothing ever touches them.
  */
-void vmem_hotplug_exit(struct vmem_dev *vm)
+void vmem_hotplug_exit(struct vmem_dev *vm, bool memory_left)
 {
 	mutex_lock(&vmem_devices_lock);
 	list_del_rcu(&vm->list);
 	mutex_unlock(&vmem_devices_lock);
 	synchronize_rcu();
 	unregister_memory_notifier(&vm->memory_nb);
+	if (memory_left)
+		return;
 	memory_group_unregister(vm->mgid);
-	if (vm->pinned) {
-		vm->pinned = false;
-		module_put(THIS_MODULE);
-	}
+	kfree(vm->res_name);
 }
 
 /**

@@ -251,23 +251,16 @@ static void vmem_resize_work(struct work_struct *work)
 	struct vmem_engine *e = &vm->engine;
 	enum vmem_run_result res, prev;
 	unsigned int delay;
-	bool unpin;
 
 	mutex_lock(&e->lock);
 	e->p.unplug_online = READ_ONCE(unplug_online);
 	res = vmem_engine_run(e);
 	delay = e->retry_ms;
-	unpin = vm->pinned &&
-		vmem_engine_mb_count(e, VMEM_MB_UNUSED) == e->nr_mbs;
 	if (res == VMEM_RUN_BROKEN)
 		dev_err_ratelimited(&vm->vdev->dev, "device broken: %s: %d; no further request\n",
 				    e->last_what, e->last_err);
 	mutex_unlock(&e->lock);
 
-	if (unpin) {
-		vm->pinned = false;
-		module_put(THIS_MODULE);
-	}
 	mutex_lock(&vm->lock);
 	prev = vm->last_result;
 	vm->last_result = res;
@@ -345,10 +338,12 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 }
 
 /*
- * At remove: unplug and remove everything that can be. Returns false if
- * memory is still added to Linux: then the driver's state must stay.
+ * At remove (unbind or rmmod): unplug and remove everything that can be.
+ * Blocks that cannot be removed (online, with pages that do not migrate)
+ * stay online for good; vmem_hotplug_exit() leaves them nothing that
+ * points into this driver.
  */
-static bool vmem_engine_teardown(struct vmem_dev *vm)
+static void vmem_engine_teardown(struct vmem_dev *vm)
 {
 	struct vmem_engine *e = &vm->engine;
 	enum vmem_run_result res;
@@ -371,16 +366,13 @@ static bool vmem_engine_teardown(struct vmem_dev *vm)
 	if (added) {
 		/* The virtqueue goes away: no request from now on. */
 		e->broken = true;
-		dev_err(&vm->vdev->dev, "%llu memory blocks are still in use and stay added; the driver keeps their state and stays loaded\n",
-			added);
+		dev_err(&vm->vdev->dev, "%llu memory blocks could not be removed (%s: %d): they stay online, their unplugged parts offline for good\n",
+			added, e->last_what ?: "-", e->last_err);
 	}
 	mutex_unlock(&e->lock);
-	if (added)
-		return false;
-	vmem_hotplug_exit(vm);
+	vmem_hotplug_exit(vm, added);
 	cancel_delayed_work_sync(&vm->resize_work);
 	vmem_engine_destroy(e);
-	return true;
 }
 
 /* Runs in interrupt context: defer all work. */
@@ -492,7 +484,7 @@ static int vmem_probe(struct virtio_device *vdev)
 
 out_engine:
 	if (vm->engine_ready) {
-		vmem_hotplug_exit(vm);
+		vmem_hotplug_exit(vm, false);
 		vmem_engine_destroy(&vm->engine);
 	}
 out_del_vqs:
@@ -509,8 +501,6 @@ static void vmem_remove(struct virtio_device *vdev)
 {
 	struct vmem_dev *vm = vdev->priv;
 
-	bool freeable = true;
-
 	/* The virtio core has disabled config callbacks before this. */
 	sysfs_remove_group(&vdev->dev.kobj, &vmem_sysfs_group);
 	WRITE_ONCE(vm->removing, true);
@@ -519,12 +509,10 @@ static void vmem_remove(struct virtio_device *vdev)
 	if (vm->kdump)
 		vmem_kdump_teardown(vm);
 	if (vm->engine_ready)
-		freeable = vmem_engine_teardown(vm);
+		vmem_engine_teardown(vm);
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 	vdev->priv = NULL;
-	if (!freeable)
-		return;	/* the online_page callback and notifier still use vm */
 	mutex_destroy(&vm->req_lock);
 	mutex_destroy(&vm->lock);
 	kfree(vm);

@@ -41,7 +41,8 @@ struct virtqueue;
  * @list: entry in the list of devices the online_page callback checks
  * @start: first byte of the memory blocks the engine may use
  * @end: end of them (exclusive)
- * @pinned: we hold a module reference because memory is added
+ * @res_name: name of our System RAM resources (kstrdup'd: the resource
+ *	tree points at it while memory is added)
  * @removing: set at remove and while suspended: no more work gets queued
  * @kdump: in a crash kernel: the driver never (un)plugs
  * @kdump_view: what /proc/vmcore may read of the region (crash kernel)
@@ -78,7 +79,7 @@ struct vmem_dev {
 	struct list_head list;
 	u64 start;
 	u64 end;
-	bool pinned;
+	const char *res_name;
 	bool removing;
 	bool kdump;
 #ifdef CONFIG_PROC_VMCORE
@@ -94,7 +95,7 @@ extern const struct vmem_mm_ops vmem_hotplug_ops;
 
 void vmem_vq_done(struct virtqueue *vq);
 int vmem_hotplug_init(struct vmem_dev *vm);
-void vmem_hotplug_exit(struct vmem_dev *vm);
+void vmem_hotplug_exit(struct vmem_dev *vm, bool memory_left);
 int vmem_hotplug_register(void);
 void vmem_hotplug_unregister(void);
 void vmem_hotplug_kick_all(void);

@@ -128,3 +128,19 @@ def reset_mid_resize(g):
               (fmt_size(size), fmt_size(start), fmt_size(goal)))
         reset_and_reach(g, goal)
     rc.resize(g, 0)
+
+
+def rmmod_with_plugged(g):
+    """rmmod with 1 GiB plugged and online: the driver unplugs and removes
+    it all on the way out; loading it again works."""
+    rc.resize(g, 1 * vmtest.GiB)
+    rcode, out = g.vm.run("rmmod virtio_mem")
+    check(rcode == 0, "rmmod with memory plugged failed: %s" % out.strip())
+    wait_qmp_size(g, 0)
+    total = g.vm.meminfo()["MemTotal"]
+    check(total == g.base_memtotal, "MemTotal %s after rmmod, %s before "
+          "plugging" % (fmt_size(total), fmt_size(g.base_memtotal)))
+    print("  rmmod: QMP size 0, MemTotal back to %s" % fmt_size(total))
+    g.vm.sh("insmod " + vmtest.GUEST_KO["ours"])
+    rc.resize(g, 512 * MiB)
+    rc.resize(g, 0)

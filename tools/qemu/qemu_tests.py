@@ -408,6 +408,7 @@ case("start_with_plugged", "handover")(lifecycle_cases.start_with_plugged)
 case("refuse_added_region", "handover")(
     lifecycle_cases.refuse_added_region)
 case("kdump_no_hotplug", "kdump")(lifecycle_cases.kdump_no_hotplug)
+case("rmmod_with_plugged", "movable")(lifecycle_cases.rmmod_with_plugged)
 case("reset_at_rest", "movable")(lifecycle_cases.reset_at_rest)
 case("reset_mid_resize", "movable")(lifecycle_cases.reset_mid_resize)
 case("grow_shrink", "movable")(resize_cases.grow_shrink)
