@@ -24,6 +24,7 @@
  */
 #include <kunit/test.h>
 #include <linux/log2.h>
+#include <linux/moduleparam.h>
 #include <linux/prandom.h>
 #include <linux/sizes.h>
 #include <linux/virtio_mem.h>
@@ -39,6 +40,11 @@
 #define FUZZ_RUNS	50	/* runs to settle at the end of a case */
 #define PAGE		4096ULL
 #define UNKNOWN_REPLY	9	/* not a VIRTIO_MEM_RESP_* */
+
+/* Fewer under KASAN in the x86 guest, where a case costs far more. */
+static unsigned int fuzz_cases = FUZZ_CASES;
+module_param(fuzz_cases, uint, 0444);
+MODULE_PARM_DESC(fuzz_cases, "KUnit: configs the hostile-device fuzz tries");
 
 /* What one fuzz run saw, printed at the end. */
 struct fuzz_stats {
@@ -455,7 +461,7 @@ static void vmem_fuzz_test(struct kunit *test)
 	unsigned int i;
 
 	prandom_seed_state(&r, FUZZ_SEED);
-	for (i = 0; i < FUZZ_CASES; i++)
+	for (i = 0; i < fuzz_cases; i++)
 		if (!fuzz_case(test, &r, &st)) {
 			kunit_info(test, "failed at config %u of seed %#llx",
 				   i, FUZZ_SEED);
@@ -465,7 +471,9 @@ static void vmem_fuzz_test(struct kunit *test)
 		   FUZZ_SEED, i, st.refused, st.engine_refused, st.cases,
 		   st.updates, st.updates_refused, st.runs, st.broken,
 		   st.cuts);
-	KUNIT_EXPECT_GE(test, st.cases, (u64)10000);
+	/* About two configs in three are valid and run. */
+	KUNIT_EXPECT_GE(test, st.cases,
+			fuzz_cases >= FUZZ_CASES ? (u64)10000 : fuzz_cases / 2);
 }
 
 static struct kunit_case vmem_fuzz_cases[] = {
