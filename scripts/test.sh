@@ -20,9 +20,8 @@ stage() {
 	shift
 	echo "=== $name: $*"
 	start=$(date +%s)
-	"$@" > >(tee "$logs/$name.log") 2>&1
-	rc=$?
-	wait
+	"$@" 2>&1 | tee "$logs/$name.log"
+	rc=${PIPESTATUS[0]}
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$logs/$name.log"; then
 		echo "FAIL: $name: exited with $rc" | tee -a "$logs/$name.log"
 	fi
@@ -51,11 +50,8 @@ debug() {
 		--skip data_integrity,bbm_data_integrity --small
 	stage soak-debug env KERNEL=debug SOAK_STEPS=15 scripts/soak.sh
 }
-debian > >(sed -u 's/^/[debian] /') 2>&1 &
-debian_pid=$!
-debug > >(sed -u 's/^/[debug] /') 2>&1 &
-debug_pid=$!
-wait $debian_pid $debug_pid
+debian 2>&1 | sed -u 's/^/[debian] /' &
+debug 2>&1 | sed -u 's/^/[debug] /' &
 wait
 
 passed=$(cat "$logs"/*.log | grep -c '^PASS: ')
