@@ -564,6 +564,7 @@ static int vmem_restore(struct virtio_device *vdev)
 	}
 	virtio_device_ready(vdev);
 	WRITE_ONCE(vm->removing, false);
+	dev_info(&vdev->dev, "resumed: request queue set up again\n");
 	/* The host may have changed the config while we slept. */
 	queue_work(system_freezable_wq, &vm->config_work);
 	if (vm->engine_ready)

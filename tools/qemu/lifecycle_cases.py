@@ -144,3 +144,32 @@ def rmmod_with_plugged(g):
     g.vm.sh("insmod " + vmtest.GUEST_KO["ours"])
     rc.resize(g, 512 * MiB)
     rc.resize(g, 0)
+
+
+def try_suspend(g):
+    """A suspend to idle that stops after the devices' suspend and resume
+    callbacks (pm_test=devices): our freeze and restore run for real."""
+    g.vm.sh("echo devices > /sys/power/pm_test")
+    rcode, out = g.vm.run("echo freeze > /sys/power/state", timeout=120)
+    return rcode, out
+
+
+def suspend_refused_then_resumed(g):
+    """Suspend with memory plugged is refused (no PERSISTENT_SUSPEND in
+    QEMU 7.2); with nothing plugged it goes through, and after resume
+    the driver plugs and unplugs again (virtqueue set up anew)."""
+    rc.resize(g, 512 * MiB)
+    rcode, out = try_suspend(g)
+    check(rcode != 0, "suspend with 512 MiB plugged was not refused")
+    check("suspend refused: 536870912 bytes plugged" in g.vm.dmesg(),
+          "no refusal message from the driver")
+    print("  refused with 512 MiB plugged: %s" % out.strip())
+    rc.resize(g, 0)
+    rcode, out = try_suspend(g)
+    check(rcode == 0, "suspend with nothing plugged failed: %s" %
+          out.strip())
+    check("resumed: request queue set up again" in g.vm.dmesg(),
+          "the driver's restore did not run")
+    print("  nothing plugged: suspended and resumed")
+    rc.resize(g, 512 * MiB)
+    rc.resize(g, 0)

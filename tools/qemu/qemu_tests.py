@@ -409,6 +409,8 @@ case("refuse_added_region", "handover")(
     lifecycle_cases.refuse_added_region)
 case("kdump_no_hotplug", "kdump")(lifecycle_cases.kdump_no_hotplug)
 case("rmmod_with_plugged", "movable")(lifecycle_cases.rmmod_with_plugged)
+case("suspend_refused_then_resumed", "movable")(
+    lifecycle_cases.suspend_refused_then_resumed)
 case("reset_at_rest", "movable")(lifecycle_cases.reset_at_rest)
 case("reset_mid_resize", "movable")(lifecycle_cases.reset_mid_resize)
 case("grow_shrink", "movable")(resize_cases.grow_shrink)
