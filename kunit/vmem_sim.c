@@ -12,6 +12,7 @@
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/sched.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
 #include <linux/mutex.h>
@@ -678,6 +679,11 @@ enum vmem_run_result vmem_sim_run(struct vmem_sim *sim)
 {
 	enum vmem_run_result res;
 
+	/*
+	 * The suites run for minutes under KASAN on TCG: let others run
+	 * (a kernel without preemption reported RCU stalls otherwise).
+	 */
+	cond_resched();
 	if (sim->cfg_pending)
 		sim_pass_config(sim);
 	mutex_lock(&sim->e.lock);
