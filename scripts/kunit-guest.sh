@@ -25,9 +25,17 @@ rc=0
 VMTEST_MIN_BOOT_MEM=4G python3 "$top/tools/qemu/kunit_guest.py" \
 	--kernel "$DEBUG_KERNEL" --ko "$ko" \
 	--ktap "$tmp/dmesg" || rc=$?
+# Suites of a module print no top-level KTAP header of their own (6.1):
+# without one, kunit.py calls each suite crashed. Give it the header.
+n=$(grep -c '^\[[ 0-9.]*\]     # Subtest: ' "$tmp/dmesg" || true)
+{
+	echo "[    0.000000] KTAP version 1"
+	echo "[    0.000000] 1..$n"
+	cat "$tmp/dmesg"
+} > "$tmp/ktap"
 prc=0
 python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse --json="$tmp/json" \
-	"$tmp/dmesg" > "$tmp/parsed" 2>&1 || prc=$?
+	"$tmp/ktap" > "$tmp/parsed" 2>&1 || prc=$?
 grep -E 'Testing complete|FAILED|CRASHED' "$tmp/parsed" || true
 [ $rc -ne 0 ] && echo "FAIL: kunit-x86/guest: see the messages above"
 python3 "$top/scripts/kunit_results.py" "$tmp/json" "$prc" kunit-x86
