@@ -521,6 +521,10 @@ def run_cases(cases, args):
                     print("SKIP: %s: the debug kernel has no "
                           "CONFIG_CRASH_DUMP" % name, flush=True)
                     continue
+                if name.startswith("suspend") and not args.moddir:
+                    print("SKIP: %s: the debug kernel has no "
+                          "CONFIG_SUSPEND" % name, flush=True)
+                    continue
                 if runner.run(name, fn):
                     passed += 1
                 else:
