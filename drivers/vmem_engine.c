@@ -30,7 +30,10 @@
  *
  * Other reasons a run stops short, all retried with backoff:
  *  -EBUSY / -ENOMEM from the mm ops (transient), -ENOSPC when taking
- *  memory back would eat into the free-memory reserve, -EPERM when only
+ *  memory back would eat into the free-memory reserve or when adding a
+ *  block would eat into the kernel-memory floor (vmem_budget.h), -EAGAIN
+ *  when Linux would not put a block's memmap on it (plain adds follow),
+ *  -EPERM when only
  *  online memory is left and unplug_online is off, -EINPROGRESS when too
  *  much added memory waits to be onlined (VMEM_RUN_WAIT_ONLINE).
  *
@@ -49,76 +52,7 @@
 #include <linux/bug.h>
 #include <linux/virtio_mem.h>
 
-#include "../include/vmem_engine.h"
-
-/* nb_blocks is 16 bits wide. */
-#define VMEM_MAX_BLOCKS_PER_REQ 65535
-
-static u64 mb_addr(const struct vmem_engine *e, u64 mb)
-{
-	return e->first_mb + mb * e->p.mb_size;
-}
-
-static u64 sb_addr(const struct vmem_engine *e, u64 mb, unsigned int sb)
-{
-	return mb_addr(e, mb) + (u64)sb * e->p.sb_size;
-}
-
-static unsigned long sb_bit(const struct vmem_engine *e, u64 mb,
-			    unsigned int sb)
-{
-	return mb * e->sbs_per_mb + sb;
-}
-
-static bool sb_plugged(const struct vmem_engine *e, u64 mb, unsigned int sb)
-{
-	return test_bit(sb_bit(e, mb, sb), e->sb_plugged);
-}
-
-/* Whether subblock @sb of @mb lies wholly inside the usable region. */
-static bool sb_usable(const struct vmem_engine *e, u64 mb, unsigned int sb)
-{
-	return sb_addr(e, mb, sb) + e->p.sb_size <= e->p.addr + e->usable;
-}
-
-static unsigned int mb_plugged_sbs(const struct vmem_engine *e, u64 mb)
-{
-	unsigned int sb, n = 0;
-
-	for (sb = 0; sb < e->sbs_per_mb; sb++)
-		n += sb_plugged(e, mb, sb);
-	return n;
-}
-
-/* Whether @mb is in an online/offline transition: hands off. */
-/* Is any Linux memory block of @mb in an online/offline transition? */
-static bool mb_moving(const struct vmem_engine *e, u64 mb)
-{
-	unsigned long end = (mb + 1) * e->lmbs_per_mb;
-
-	return find_next_bit(e->lmb_moving, end, mb * e->lmbs_per_mb) < end;
-}
-
-static bool mb_online(const struct vmem_engine *e, u64 mb)
-{
-	return e->mb_state[mb] == VMEM_MB_KERNEL ||
-	       e->mb_state[mb] == VMEM_MB_MOVABLE;
-}
-
-/* Failures worth retrying on the same block; others are hard. */
-static bool vmem_transient(int err)
-{
-	return err == -EBUSY || err == -ENOMEM || err == -EAGAIN ||
-	       err == -ENOSPC;
-}
-
-/* Record why a step stopped; returns @err for the caller to pass on. */
-static int vmem_err(struct vmem_engine *e, int err, const char *what)
-{
-	e->last_err = err;
-	e->last_what = what;
-	return err;
-}
+#include "vmem_engine_internal.h"
 
 /**
  * vmem_resp_to_errno() - map a device reply type to an errno
@@ -144,364 +78,6 @@ int vmem_resp_to_errno(int resp)
 	default:
 		return -EPROTO;
 	}
-}
-
-/*
- * Plug or unplug subblocks [@sb, @sb + @nr) of @mb at the device, in as
- * few requests as nb_blocks allows. The books follow every ACK, so they
- * match the device even when a later request of the range fails.
- */
-static int sbm_request(struct vmem_engine *e, bool plug, u64 mb,
-		       unsigned int sb, unsigned int nr)
-{
-	unsigned int blocks_per_sb = e->p.sb_size / e->p.block_size;
-	unsigned int max_sbs = VMEM_MAX_BLOCKS_PER_REQ / blocks_per_sb;
-	unsigned int n, i;
-	int rc;
-
-	lockdep_assert_held(&e->lock);
-	while (nr) {
-		n = min(nr, max_sbs);
-		e->nr_requests++;
-		if (plug)
-			rc = e->dev->plug(e->dev_priv, sb_addr(e, mb, sb),
-					  n * blocks_per_sb);
-		else
-			rc = e->dev->unplug(e->dev_priv, sb_addr(e, mb, sb),
-					    n * blocks_per_sb);
-		rc = vmem_resp_to_errno(rc);
-		if (rc == -EPROTO)
-			e->broken = true;	/* for good, whatever comes next */
-		if (rc)
-			return vmem_err(e, rc, plug ? "plug" : "unplug");
-		for (i = sb; i < sb + n; i++) {
-			if (plug)
-				set_bit(sb_bit(e, mb, i), e->sb_plugged);
-			else
-				clear_bit(sb_bit(e, mb, i), e->sb_plugged);
-		}
-		if (plug)
-			e->plugged += (u64)n * e->p.sb_size;
-		else
-			e->plugged -= (u64)n * e->p.sb_size;
-		e->retry_ms = 0;
-		sb += n;
-		nr -= n;
-	}
-	return 0;
-}
-
-/* Unplug every plugged subblock of @mb. */
-static int sbm_unplug_all_sbs(struct vmem_engine *e, u64 mb)
-{
-	unsigned int sb, end;
-	int rc;
-
-	for (sb = 0; sb < e->sbs_per_mb; sb = end) {
-		if (!sb_plugged(e, mb, sb)) {
-			end = sb + 1;
-			continue;
-		}
-		for (end = sb + 1; end < e->sbs_per_mb; end++)
-			if (!sb_plugged(e, mb, end))
-				break;
-		rc = sbm_request(e, false, mb, sb, end - sb);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/*
- * Call an mm op that may fire memory notifier events (which take
- * e->lock) with the lock dropped. The caller revalidates afterwards.
- */
-static int sbm_mm_unlocked(struct vmem_engine *e,
-			   int (*op)(void *priv, u64 addr, u64 size), u64 mb)
-{
-	int rc;
-
-	lockdep_assert_held(&e->lock);
-	mutex_unlock(&e->lock);
-	rc = op(e->mm_priv, mb_addr(e, mb), e->p.mb_size);
-	mutex_lock(&e->lock);
-	return rc;
-}
-
-/* Remove an added memory block that has nothing plugged any more. */
-static int sbm_remove_empty_mb(struct vmem_engine *e, u64 mb)
-{
-	int rc;
-
-	if (e->mb_state[mb] == VMEM_MB_OFFLINE) {
-		rc = sbm_mm_unlocked(e, e->mm->remove, mb);
-		if (rc)
-			return vmem_err(e, rc, "remove");
-	} else {
-		rc = sbm_mm_unlocked(e, e->mm->offline_and_remove, mb);
-		if (rc)
-			return vmem_err(e, rc, "offline_and_remove");
-	}
-	e->mb_state[mb] = VMEM_MB_UNUSED;
-	return 0;
-}
-
-/*
- * Plug up to @nr free usable subblocks of the added block @mb, lowest
- * first; in an online block, hand them to the page allocator.
- * Returns the number plugged, or a negative errno if none.
- */
-static int sbm_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
-{
-	unsigned int sb, end, n, done = 0;
-	int rc;
-
-	for (sb = 0; sb < e->sbs_per_mb && done < nr; sb = end) {
-		if (sb_plugged(e, mb, sb) || !sb_usable(e, mb, sb)) {
-			end = sb + 1;
-			continue;
-		}
-		for (end = sb + 1; end < e->sbs_per_mb && end - sb < nr - done;
-		     end++)
-			if (sb_plugged(e, mb, end) || !sb_usable(e, mb, end))
-				break;
-		n = end - sb;
-		rc = sbm_request(e, true, mb, sb, n);
-		/* A split request may fail part-way: count what got plugged. */
-		for (end = sb; end < sb + n && sb_plugged(e, mb, end); end++)
-			;
-		if (end > sb && mb_online(e, mb))
-			e->mm->fake_online(e->mm_priv, sb_addr(e, mb, sb),
-					   (u64)(end - sb) * e->p.sb_size);
-		done += end - sb;
-		if (rc)
-			return done ? done : rc;
-	}
-	return done;
-}
-
-static bool sbm_has_free_sb(const struct vmem_engine *e, u64 mb)
-{
-	unsigned int sb;
-
-	for (sb = 0; sb < e->sbs_per_mb; sb++)
-		if (!sb_plugged(e, mb, sb) && sb_usable(e, mb, sb))
-			return true;
-	return false;
-}
-
-static u64 count_mbs(const struct vmem_engine *e, enum vmem_mb_state state)
-{
-	u64 mb, n = 0;
-
-	for (mb = 0; mb < e->nr_mbs; mb++)
-		n += e->mb_state[mb] == state;
-	return n;
-}
-
-/*
- * Plug toward the target: first into added blocks that have room (online
- * ones first, where memory is usable at once), then plug and add a new
- * block. Returns 1 on progress or a negative errno.
- */
-static int sbm_plug_step(struct vmem_engine *e, u64 need)
-{
-	unsigned int nr = min_t(u64, need / e->p.sb_size, e->sbs_per_mb);
-	static const u8 order[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL,
-				    VMEM_MB_OFFLINE };
-	unsigned int i;
-	u64 mb;
-	int rc;
-
-	for (i = 0; i < ARRAY_SIZE(order); i++) {
-		for (mb = 0; mb < e->nr_mbs; mb++) {
-			if (e->mb_state[mb] != order[i] || mb_moving(e, mb) ||
-			    !sbm_has_free_sb(e, mb))
-				continue;
-			rc = sbm_plug_into(e, mb, nr);
-			if (!rc)	/* cannot happen: the block has room */
-				return vmem_err(e, -ENOSPC, "plug");
-			return rc < 0 ? rc : 1;
-		}
-	}
-
-	/* A new block: one left plugged by a failed add comes first. */
-	for (mb = 0; mb < e->nr_mbs; mb++)
-		if (e->mb_state[mb] == VMEM_MB_UNUSED &&
-		    !test_bit(mb, e->mb_bad) && mb_plugged_sbs(e, mb))
-			break;
-	if (mb == e->nr_mbs)
-		for (mb = 0; mb < e->nr_mbs; mb++)
-			if (e->mb_state[mb] == VMEM_MB_UNUSED &&
-			    !test_bit(mb, e->mb_bad) && sbm_has_free_sb(e, mb))
-				break;
-	if (mb == e->nr_mbs)
-		return vmem_err(e, -ENOSPC, "plug");
-	if (count_mbs(e, VMEM_MB_OFFLINE) * e->p.mb_size >=
-	    e->p.offline_threshold)
-		return vmem_err(e, -EINPROGRESS, "waiting for onlining");
-
-	if (!mb_plugged_sbs(e, mb)) {
-		rc = sbm_plug_into(e, mb, nr);
-		if (rc <= 0)
-			return rc ?: vmem_err(e, -ENOSPC, "plug");
-	}
-	/* Offline until the notifier says otherwise, even during add. */
-	e->mb_state[mb] = VMEM_MB_OFFLINE;
-	rc = sbm_mm_unlocked(e, e->mm->add, mb);
-	if (rc) {
-		int undo;
-
-		e->mb_state[mb] = VMEM_MB_UNUSED;
-		vmem_err(e, rc, "add");
-		/* Give the memory back; if that fails too, retry later. */
-		undo = sbm_unplug_all_sbs(e, mb);
-		if (undo)
-			return undo;
-		if (vmem_transient(rc))
-			return vmem_err(e, rc, "add");
-		/* Linux refuses this block for good: use the others. */
-		set_bit(mb, e->mb_bad);
-		return 1;
-	}
-	return 1;
-}
-
-/*
- * Unplug up to @nr plugged subblocks of @mb from the top, where no page
- * of them is in use (not added, or offline). Removes the block once it is
- * empty.
- */
-static int sbm_unplug_unused(struct vmem_engine *e, u64 mb, unsigned int nr)
-{
-	int sb, end, rc;
-
-	for (sb = e->sbs_per_mb - 1; sb >= 0 && nr; sb = end - 1) {
-		if (!sb_plugged(e, mb, sb)) {
-			end = sb;
-			continue;
-		}
-		for (end = sb; end > 0 && sb + 1 - end < nr; end--)
-			if (!sb_plugged(e, mb, end - 1))
-				break;
-		rc = sbm_request(e, false, mb, end, sb + 1 - end);
-		if (rc)
-			return rc;
-		nr -= sb + 1 - end;
-	}
-	if (e->mb_state[mb] != VMEM_MB_UNUSED && !mb_plugged_sbs(e, mb))
-		return sbm_remove_empty_mb(e, mb);
-	return 0;
-}
-
-/*
- * Take back up to @nr plugged subblocks of the online block @mb, from the
- * top, and unplug them. Returns the number unplugged, or a negative errno
- * if none could be.
- */
-static int sbm_unplug_online_sbs(struct vmem_engine *e, u64 mb,
-				 unsigned int nr)
-{
-	unsigned int done = 0;
-	int sb, rc = -EBUSY;
-	u64 addr;
-
-	for (sb = e->sbs_per_mb - 1; sb >= 0 && done < nr; sb--) {
-		if (!sb_plugged(e, mb, sb))
-			continue;
-		addr = sb_addr(e, mb, sb);
-		rc = e->mm->fake_offline(e->mm_priv, addr, e->p.sb_size);
-		if (rc) {
-			vmem_err(e, rc, "fake_offline");
-			continue;
-		}
-		rc = sbm_request(e, false, mb, sb, 1);
-		if (rc) {
-			e->mm->fake_online(e->mm_priv, addr, e->p.sb_size);
-			break;
-		}
-		done++;
-	}
-	if (done && !mb_plugged_sbs(e, mb))
-		sbm_remove_empty_mb(e, mb);	/* retried later if it fails */
-	return done ? done : rc;
-}
-
-/*
- * Unplug toward the target, cheapest first: subblocks of blocks Linux
- * does not have, then offline blocks, then (with unplug_online) whole
- * online blocks, ZONE_MOVABLE first, then subblocks of online blocks.
- * Highest addresses first throughout. Returns 1 on progress or a negative
- * errno.
- */
-static int sbm_unplug_step(struct vmem_engine *e, u64 excess)
-{
-	unsigned int nr = min_t(u64, excess / e->p.sb_size, e->sbs_per_mb);
-	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
-	unsigned int i, n;
-	int rc = 0;
-	u64 mb;
-
-	for (mb = e->nr_mbs; mb-- > 0;) {
-		if ((e->mb_state[mb] == VMEM_MB_UNUSED ||
-		     e->mb_state[mb] == VMEM_MB_OFFLINE) &&
-		    !mb_moving(e, mb) && mb_plugged_sbs(e, mb)) {
-			rc = sbm_unplug_unused(e, mb, nr);
-			return rc ? rc : 1;
-		}
-	}
-	if (!e->p.unplug_online)
-		return vmem_err(e, -EPERM, "unplug_online is off");
-
-	for (i = 0; i < ARRAY_SIZE(online); i++) {
-		for (mb = e->nr_mbs; mb-- > 0;) {
-			n = mb_plugged_sbs(e, mb);
-			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
-			    !n || n > nr)
-				continue;
-			rc = sbm_mm_unlocked(e, e->mm->offline_and_remove, mb);
-			if (rc) {
-				vmem_err(e, rc, "offline_and_remove");
-				continue;
-			}
-			e->mb_state[mb] = VMEM_MB_UNUSED;
-			rc = sbm_unplug_all_sbs(e, mb);
-			return rc ? rc : 1;
-		}
-	}
-
-	if (e->p.bbm)	/* gives up; the retry comes with backoff */
-		return rc ? rc : vmem_err(e, -EBUSY, "offline_and_remove");
-	for (i = 0; i < ARRAY_SIZE(online); i++) {
-		for (mb = e->nr_mbs; mb-- > 0;) {
-			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
-			    !mb_plugged_sbs(e, mb))
-				continue;
-			rc = sbm_unplug_online_sbs(e, mb, nr);
-			if (rc > 0)
-				return 1;
-			if (rc != -EBUSY && rc != -ENOMEM && rc != -ENOSPC)
-				return rc;
-		}
-	}
-	return rc ? rc : vmem_err(e, -EBUSY, "fake_offline");
-}
-
-/* Retry the removal of added blocks that are empty. */
-static int sbm_remove_empty(struct vmem_engine *e)
-{
-	int rc, ret = 0;
-	u64 mb;
-
-	for (mb = 0; mb < e->nr_mbs; mb++) {
-		if (e->mb_state[mb] == VMEM_MB_UNUSED || mb_moving(e, mb) ||
-		    mb_plugged_sbs(e, mb))
-			continue;
-		rc = sbm_remove_empty_mb(e, mb);
-		if (rc)
-			ret = rc;
-	}
-	return ret;
 }
 
 static enum vmem_run_result vmem_engine_fail(struct vmem_engine *e, int err)
@@ -555,11 +131,11 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 	for (;;) {
 		target = vmem_engine_target(e);
 		if (e->plugged < target)
-			rc = sbm_plug_step(e, target - e->plugged);
+			rc = vmem_plan_plug_step(e, target - e->plugged);
 		else if (e->plugged > target)
-			rc = sbm_unplug_step(e, e->plugged - target);
+			rc = vmem_plan_unplug_step(e, e->plugged - target);
 		else
-			rc = sbm_remove_empty(e);
+			rc = vmem_plan_remove_empty(e);
 		if (e->broken)
 			return VMEM_RUN_BROKEN;
 		if (rc < 0)
@@ -568,6 +144,7 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 			break;
 	}
 	e->retry_ms = 0;
+	e->budget_limited = false;
 	return VMEM_RUN_DONE;
 }
 
@@ -760,6 +337,19 @@ u64 vmem_engine_plugged_in(struct vmem_engine *e, enum vmem_mb_state state)
 }
 
 /**
+ * vmem_engine_memmap_bytes() - plugged bytes that hold memmaps
+ * @e: the engine, e->lock held
+ *
+ * Return: the memmap bytes of the blocks added with memmap_on_memory.
+ */
+u64 vmem_engine_memmap_bytes(struct vmem_engine *e)
+{
+	lockdep_assert_held(&e->lock);
+	return (u64)bitmap_weight(e->mb_memmap, e->nr_mbs) *
+	       e->p.memmap_size * e->lmbs_per_mb;
+}
+
+/**
  * vmem_engine_init() - set up the books for a device region
  * @e: the engine
  * @p: geometry and policy
@@ -800,6 +390,19 @@ int vmem_engine_init(struct vmem_engine *e,
 	e->mm = mm;
 	e->mm_priv = mm_priv;
 	nr_lmbs = (e->nr_mbs ?: 1) * e->lmbs_per_mb;
+	/*
+	 * memmap_on_memory: the memmap pins the first subblocks of a block
+	 * (an offline block keeps its memmap until it is removed). In SBM
+	 * it must leave room for more subblocks; a big block is its one
+	 * subblock, plugged and removed whole anyway.
+	 */
+	if (p->memmap_on_memory && p->memmap_size) {
+		e->memmap_sbs = DIV_ROUND_UP(p->memmap_size * e->lmbs_per_mb,
+					     p->sb_size);
+		e->memmap = p->bbm || e->memmap_sbs < e->sbs_per_mb;
+		if (!e->memmap)
+			e->memmap_sbs = 0;
+	}
 
 	e->mb_state = kcalloc(e->nr_mbs ?: 1, sizeof(*e->mb_state),
 			      GFP_KERNEL);
@@ -809,8 +412,9 @@ int vmem_engine_init(struct vmem_engine *e,
 	e->lmb_online = bitmap_zalloc(nr_lmbs, GFP_KERNEL);
 	e->lmb_kernel = bitmap_zalloc(nr_lmbs, GFP_KERNEL);
 	e->mb_bad = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
+	e->mb_memmap = bitmap_zalloc(e->nr_mbs ?: 1, GFP_KERNEL);
 	if (!e->mb_state || !e->sb_plugged || !e->lmb_moving ||
-	    !e->lmb_online || !e->lmb_kernel || !e->mb_bad) {
+	    !e->lmb_online || !e->lmb_kernel || !e->mb_bad || !e->mb_memmap) {
 		vmem_engine_destroy(e);
 		return -ENOMEM;
 	}
@@ -830,7 +434,9 @@ void vmem_engine_destroy(struct vmem_engine *e)
 	bitmap_free(e->lmb_online);
 	bitmap_free(e->lmb_kernel);
 	bitmap_free(e->mb_bad);
+	bitmap_free(e->mb_memmap);
 	e->mb_bad = NULL;
+	e->mb_memmap = NULL;
 	e->mb_state = NULL;
 	e->sb_plugged = NULL;
 	e->lmb_moving = NULL;

@@ -27,6 +27,7 @@
 #include <linux/virtio.h>
 #include <linux/vmstat.h>
 
+#include "../include/vmem_budget.h"
 #include "../include/vmem_compat.h"
 #include "../include/vmem_dev.h"
 
@@ -172,13 +173,21 @@ static int vmem_memory_notifier(struct notifier_block *nb,
 	return NOTIFY_OK;
 }
 
-static int vmem_mm_add(void *priv, u64 addr, u64 size)
+static int vmem_mm_add(void *priv, u64 addr, u64 size, bool memmap)
 {
 	struct vmem_dev *vm = priv;
+	mhp_t flags = MHP_MERGE_RESOURCE | MHP_NID_IS_MGID;
 	int rc;
 
+	if (memmap && !vmem_compat_memmap_on_memory(size))
+		return -EOPNOTSUPP;
+	if (memmap)
+		flags |= MHP_MEMMAP_ON_MEMORY;
 	rc = add_memory_driver_managed(vm->mgid, addr, size, vm->res_name,
-				       MHP_MERGE_RESOURCE | MHP_NID_IS_MGID);
+				       flags);
+	/* See vmem_compat_memmap_on_memory(): how 6.1 says "not here". */
+	if (memmap && rc == -EINVAL)
+		return -EOPNOTSUPP;
 	return rc;
 }
 
@@ -303,31 +312,31 @@ static bool vmem_range_idle(unsigned long pfn, unsigned long nr)
 }
 
 /*
- * Take back with alloc_contig_range() every page of the @nr subblocks at
- * @addr not fake-offline yet, one call per run of such subblocks, and
- * note them in @taken. Stops at the first failure.
+ * Take back with alloc_contig_range() every page of the @nr pageblocks
+ * from @pfn that is not fake-offline yet, one call per run of such
+ * pageblocks (a subblock is whole pageblocks, all fake-offline or none),
+ * and note them in @taken. Stops at the first failure.
  */
-static int vmem_take_runs(struct vmem_dev *vm, u64 addr, unsigned int nr,
+static int vmem_take_runs(unsigned long pfn, unsigned int nr,
 			  unsigned long *taken)
 {
-	u64 sb_size = vm->engine.p.sb_size;
-	unsigned int sb, end;
+	unsigned int pb, end;
 	int rc;
 
-	for (sb = 0; sb < nr; sb = end) {
-		if (PageOffline(pfn_to_page(PHYS_PFN(addr + sb * sb_size)))) {
-			end = sb + 1;
+	for (pb = 0; pb < nr; pb = end) {
+		if (PageOffline(pfn_to_page(pfn + pb * pageblock_nr_pages))) {
+			end = pb + 1;
 			continue;
 		}
-		for (end = sb + 1; end < nr; end++)
-			if (PageOffline(pfn_to_page(PHYS_PFN(addr +
-							    end * sb_size))))
+		for (end = pb + 1; end < nr; end++)
+			if (PageOffline(pfn_to_page(pfn + end *
+						    pageblock_nr_pages)))
 				break;
-		rc = vmem_take_back(PHYS_PFN(addr + sb * sb_size),
-				    PHYS_PFN((u64)(end - sb) * sb_size));
+		rc = vmem_take_back(pfn + pb * pageblock_nr_pages,
+				    (end - pb) * pageblock_nr_pages);
 		if (rc)
 			return rc;
-		bitmap_set(taken, sb, end - sb);
+		bitmap_set(taken, pb, end - pb);
 	}
 	return 0;
 }
@@ -340,21 +349,24 @@ static int vmem_take_runs(struct vmem_dev *vm, u64 addr, unsigned int nr,
  * every page still in use taken back with alloc_contig_range(), which
  * gives up instead; the offline then has nothing left to migrate. In
  * Big-Block Mode, bbm_safe_unplug=0 offlines every block directly.
+ * The first @memmap bytes of a block with its memmap on it are neither
+ * checked nor taken back: the offline skips them.
  */
-static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
+static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size,
+				      u64 memmap)
 {
 	struct vmem_dev *vm = priv;
-	u64 sb_size = vm->engine.p.sb_size;
-	unsigned int i, nr = size / sb_size;
+	unsigned long pfn = PHYS_PFN(addr + memmap);
+	unsigned int i, nr = PHYS_PFN(size - memmap) / pageblock_nr_pages;
 	unsigned long *taken;
 	struct page *page;
 	int rc;
 
-	rc = vmem_check_reserve(vm, addr, size);
+	rc = vmem_check_reserve(vm, addr + memmap, size - memmap);
 	if (rc)
 		return rc;
 	if ((vm->engine.p.bbm && !vm->bbm_safe_unplug) ||
-	    vmem_range_idle(PHYS_PFN(addr), PHYS_PFN(size))) {
+	    vmem_range_idle(pfn, PHYS_PFN(size - memmap))) {
 		rc = offline_and_remove_memory(addr, size);
 		if (!rc)
 			return 0;
@@ -362,7 +374,7 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 	taken = bitmap_zalloc(nr, GFP_KERNEL);
 	if (!taken)
 		return -ENOMEM;
-	rc = vmem_take_runs(vm, addr, nr, taken);
+	rc = vmem_take_runs(pfn, nr, taken);
 	if (!rc)
 		rc = offline_and_remove_memory(addr, size);
 	if (rc) {
@@ -373,10 +385,10 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 		 * buddy through the online_page callback.
 		 */
 		for_each_set_bit(i, taken, nr) {
-			page = pfn_to_online_page(PHYS_PFN(addr + i * sb_size));
+			page = pfn_to_online_page(pfn + i * pageblock_nr_pages);
 			if (page && PageOffline(page))
 				vmem_give_pages(page_to_pfn(page),
-						PHYS_PFN(sb_size));
+						pageblock_nr_pages);
 		}
 	}
 	bitmap_free(taken);
@@ -393,6 +405,35 @@ static enum vmem_zone vmem_mm_zone(void *priv, u64 addr)
 						     VMEM_ZONE_KERNEL;
 }
 
+/*
+ * What kernel allocations can still get, for the budget: every populated
+ * zone below ZONE_MOVABLE of every online node, by the formula in
+ * vmem_budget.h. A racy snapshot; the floor absorbs the error.
+ */
+static void vmem_mm_kernel_mem(void *priv, struct vmem_kmem *k)
+{
+	unsigned long file, free;
+	struct zone *zone;
+	int nid, zt;
+
+	k->avail = 0;
+	k->managed = 0;
+	for_each_online_node(nid) {
+		for (zt = 0; zt < ZONE_MOVABLE; zt++) {
+			zone = &NODE_DATA(nid)->node_zones[zt];
+			if (!populated_zone(zone))
+				continue;
+			file = zone_page_state(zone, NR_ZONE_INACTIVE_FILE) +
+			       zone_page_state(zone, NR_ZONE_ACTIVE_FILE);
+			free = zone_page_state(zone, NR_FREE_PAGES);
+			k->avail += vmem_budget_zone_avail(PFN_PHYS(free),
+							   PFN_PHYS(file),
+							   PFN_PHYS(high_wmark_pages(zone)));
+			k->managed += PFN_PHYS(zone_managed_pages(zone));
+		}
+	}
+}
+
 const struct vmem_mm_ops vmem_hotplug_ops = {
 	.add = vmem_mm_add,
 	.remove = vmem_mm_remove,
@@ -400,6 +441,7 @@ const struct vmem_mm_ops vmem_hotplug_ops = {
 	.fake_offline = vmem_mm_fake_offline,
 	.fake_online = vmem_mm_fake_online,
 	.zone = vmem_mm_zone,
+	.kernel_mem = vmem_mm_kernel_mem,
 };
 
 /**

@@ -17,6 +17,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 
+#include "../include/vmem_budget.h"
 #include "../include/vmem_compat.h"
 #include "../include/vmem_config.h"
 #include "../include/vmem_dev.h"
@@ -58,6 +59,10 @@ MODULE_PARM_DESC(bbm_block_size, "Big block size in bytes in Big-Block Mode (0: 
 static bool bbm_safe_unplug = true;
 module_param(bbm_safe_unplug, bool, 0444);
 MODULE_PARM_DESC(bbm_safe_unplug, "In Big-Block Mode, take used memory back with alloc_contig_range() before offlining, so an unplug cannot loop forever");
+
+static bool memmap_on_memory = true;
+module_param(memmap_on_memory, bool, 0444);
+MODULE_PARM_DESC(memmap_on_memory, "Put the memmap of added memory blocks on the blocks themselves when Linux allows it (memory_hotplug.memmap_on_memory=1)");
 
 /* Added-but-offline memory at which plugging waits for onlining. */
 #define VMEM_OFFLINE_THRESHOLD SZ_1G
@@ -244,6 +249,41 @@ void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms)
 		mod_delayed_work(system_freezable_wq, &vm->resize_work, 0);
 }
 
+#define VMEM_BUDGET_FIX "give the guest more boot memory"
+#define VMEM_BUDGET_FIX_MOM \
+	"boot with memory_hotplug.memmap_on_memory=1 or " VMEM_BUDGET_FIX
+
+/*
+ * One line when plugging stops at the kernel-memory budget, and one when
+ * that ends.
+ */
+static void vmem_budget_log(struct vmem_dev *vm)
+{
+	struct vmem_engine *e = &vm->engine;
+	bool limited, memmap_off;
+	struct vmem_kmem k;
+	u64 plugged, target;
+
+	mutex_lock(&e->lock);
+	limited = e->budget_limited;
+	plugged = e->plugged;
+	target = vmem_engine_target(e);
+	memmap_off = !e->memmap;
+	mutex_unlock(&e->lock);
+	if (limited == vm->budget_logged)
+		return;
+	vm->budget_logged = limited;
+	if (!limited) {
+		dev_info(&vm->vdev->dev, "kernel memory for the memmap no longer limits plugging\n");
+		return;
+	}
+	vmem_hotplug_ops.kernel_mem(vm, &k);
+	dev_warn(&vm->vdev->dev, "plugging stopped at %llu of %llu bytes: limited by kernel memory for the memmap (%llu MiB left, floor %llu MiB); %s\n",
+		 plugged, target, k.avail >> 20,
+		 vmem_budget_floor(k.managed) >> 20,
+		 memmap_off ? VMEM_BUDGET_FIX_MOM : VMEM_BUDGET_FIX);
+}
+
 static void vmem_resize_work(struct work_struct *work)
 {
 	struct vmem_dev *vm = container_of(to_delayed_work(work),
@@ -268,6 +308,7 @@ static void vmem_resize_work(struct work_struct *work)
 
 	if (res == VMEM_RUN_WAIT_ONLINE && prev != VMEM_RUN_WAIT_ONLINE)
 		dev_info(&vm->vdev->dev, "added memory waits to be onlined (auto_online_blocks, memhp_default_state= or a udev rule)\n");
+	vmem_budget_log(vm);
 	if (res == VMEM_RUN_RETRY || res == VMEM_RUN_WAIT_ONLINE)
 		vmem_kick(vm, delay);
 }
@@ -312,6 +353,13 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 	vm->bbm_safe_unplug = bbm_safe_unplug;
 	p.offline_threshold = max_t(u64, VMEM_OFFLINE_THRESHOLD,
 				    2 * p.mb_size);
+	p.memmap_size = in.lmb_size / PAGE_SIZE * sizeof(struct page);
+	/*
+	 * On 6.1 Linux puts a memmap on the memory only for adds of one
+	 * memory block: bigger big blocks keep theirs in kernel memory.
+	 */
+	p.memmap_on_memory = memmap_on_memory &&
+			     (!p.bbm || p.mb_size == in.lmb_size);
 	p.unplug_online = READ_ONCE(unplug_online);
 
 	rc = vmem_engine_init(&vm->engine, &p, &vmem_virtio_ops, vm,

@@ -128,6 +128,8 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 	if (e->broken)
 		n = sysfs_emit(buf, "broken: %s: %d\n", e->last_what,
 			       e->last_err);
+	else if (e->budget_limited)
+		n = sysfs_emit(buf, "limited by kernel memory for the memmap\n");
 	else if (res == VMEM_RUN_WAIT_ONLINE)
 		n = sysfs_emit(buf, "waiting for onlining\n");
 	else if (delayed_work_pending(&vm->resize_work) ||
@@ -181,6 +183,45 @@ static DEVICE_ATTR_RO(plugged_online_movable);
 VMEM_MB_SHOW(plugged_not_added, VMEM_MB_UNUSED, true)
 static DEVICE_ATTR_RO(plugged_not_added);
 
+/*
+ * memmap_on_memory: "on" once a block carries its own memmap, "untried"
+ * while the next add will ask Linux for it, "off" otherwise (the
+ * parameter, the geometry, or Linux said no).
+ */
+static ssize_t memmap_on_memory_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
+	struct vmem_engine *e = &vm->engine;
+	const char *s = "off";
+
+	if (vm->engine_ready) {
+		mutex_lock(&e->lock);
+		if (e->memmap_used && !e->memmap_refused)
+			s = "on";
+		else if (e->memmap)
+			s = "untried";
+		mutex_unlock(&e->lock);
+	}
+	return sysfs_emit(buf, "%s\n", s);
+}
+static DEVICE_ATTR_RO(memmap_on_memory);
+
+static ssize_t memmap_bytes_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
+	u64 val = 0;
+
+	if (vm->engine_ready) {
+		mutex_lock(&vm->engine.lock);
+		val = vmem_engine_memmap_bytes(&vm->engine);
+		mutex_unlock(&vm->engine.lock);
+	}
+	return sysfs_emit(buf, "%llu\n", val);
+}
+static DEVICE_ATTR_RO(memmap_bytes);
+
 static struct attribute *vmem_sysfs_attrs[] = {
 	&dev_attr_addr.attr,
 	&dev_attr_region_size.attr,
@@ -200,6 +241,8 @@ static struct attribute *vmem_sysfs_attrs[] = {
 	&dev_attr_plugged_online_kernel.attr,
 	&dev_attr_plugged_online_movable.attr,
 	&dev_attr_plugged_not_added.attr,
+	&dev_attr_memmap_on_memory.attr,
+	&dev_attr_memmap_bytes.attr,
 	NULL,
 };
 

@@ -9,6 +9,7 @@
 
 #include <linux/gfp.h>
 #include <linux/log2.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/version.h>
 #include <linux/virtio_mem.h>
@@ -33,7 +34,8 @@
  * MEM_GOING_OFFLINE. 6.11 changed all of this; that logic is not written
  * yet, and the driver refuses to resize on such kernels rather than
  * double-count (vmem_compat_hotplug_supported()). No header shows this
- * runtime change, so it is the one version check of the driver.
+ * runtime change, so it is a version check, like the memmap_on_memory
+ * one below: the only two of the driver.
  */
 #define VMEM_PAGEOFFLINE_6_1_RULES \
 	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0))
@@ -41,6 +43,24 @@
 static inline bool vmem_compat_hotplug_supported(void)
 {
 	return VMEM_PAGEOFFLINE_6_1_RULES;
+}
+
+/*
+ * memmap_on_memory: would Linux put the memmap of @size bytes of added
+ * memory on that memory? 6.8 made mhp_supports_memmap_on_memory() take
+ * no size and exported it. On older kernels it is not exported: the
+ * driver asks by trying, since add_memory_driver_managed() with
+ * MHP_MEMMAP_ON_MEMORY fails with -EINVAL, before it changes anything,
+ * when Linux would not (memory_hotplug.memmap_on_memory=0, or on 6.1 a
+ * size other than one memory block).
+ */
+static inline bool vmem_compat_memmap_on_memory(u64 size)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	return mhp_supports_memmap_on_memory();
+#else
+	return true;	/* try; see above */
+#endif
 }
 
 /* alloc_contig_range(): its migratetype became acr_flags_t in 6.16. */

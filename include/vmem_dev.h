@@ -48,6 +48,8 @@ struct virtqueue;
  * @kdump_view: what /proc/vmcore may read of the region (crash kernel)
  * @vmcore_cb: our /proc/vmcore callback (crash kernel)
  * @bbm_safe_unplug: Big-Block Mode takes used memory back before offlining
+ * @budget_logged: the log says plugging is limited by kernel memory
+ *	(only the resize work touches it)
  *
  * Locking:
  * - @lock (mutex) guards @cfg, @nid and @last_result after probe.
@@ -87,6 +89,7 @@ struct vmem_dev {
 	struct vmcore_cb vmcore_cb;
 #endif
 	bool bbm_safe_unplug;
+	bool budget_logged;
 };
 
 extern const struct attribute_group vmem_sysfs_group;

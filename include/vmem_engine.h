@@ -92,7 +92,11 @@ enum vmem_mem_event {
  *	in BBM equal to @mb_size
  * @bbm: Big-Block Mode
  * @offline_threshold: added-but-offline bytes at which adding stops
+ * @memmap_size: memmap bytes of one Linux memory block (struct pages),
+ *	for the kernel-memory budget and memmap_on_memory
  * @unplug_online: whether online memory may be unplugged
+ * @memmap_on_memory: add blocks with their memmap on them (Linux may
+ *	still refuse: see vmem_engine.memmap_refused)
  */
 struct vmem_engine_params {
 	u64 addr;
@@ -102,7 +106,9 @@ struct vmem_engine_params {
 	u64 lmb_size;
 	u64 sb_size;
 	u64 offline_threshold;
+	u64 memmap_size;
 	bool unplug_online;
+	bool memmap_on_memory;
 	bool bbm;
 };
 
@@ -125,6 +131,14 @@ struct vmem_engine_params {
  * @lmb_kernel: bitmap of Linux memory blocks online in a kernel zone
  * @mb_bad: bitmap of memory blocks Linux refused to add with a hard
  *	error (not -EBUSY, -ENOMEM, -EAGAIN or -ENOSPC); never tried again
+ * @mb_memmap: bitmap of memory blocks added with their memmap on them
+ * @memmap: new blocks are added with their memmap on them
+ * @memmap_sbs: subblocks at the start of such a block that hold its
+ *	memmap (in BBM the one subblock, the whole block)
+ * @memmap_used: a block was added with its memmap on it
+ * @memmap_refused: Linux refused memmap_on_memory (-EOPNOTSUPP from add)
+ * @budget_limited: plugging stopped short: the next add would take the
+ *	kernel's memory below the floor of vmem_budget.h
  * @sb_plugged: bitmap of plugged subblocks, @sbs_per_mb per memory block
  * @plugged: the books: bytes plugged at the device, by our requests
  * @requested: the device's requested_size, as last set
@@ -153,6 +167,7 @@ struct vmem_engine {
 	unsigned long *lmb_online;
 	unsigned long *lmb_kernel;
 	unsigned long *mb_bad;
+	unsigned long *mb_memmap;
 	unsigned long *sb_plugged;
 	u64 plugged;
 	u64 requested;
@@ -162,6 +177,11 @@ struct vmem_engine {
 	const char *last_what;
 	bool broken;
 	bool unplug_all_pending;
+	bool memmap;
+	bool memmap_used;
+	bool memmap_refused;
+	bool budget_limited;
+	unsigned int memmap_sbs;
 	u64 nr_requests;
 };
 
@@ -184,5 +204,6 @@ int vmem_resp_to_errno(int resp);
 u64 vmem_engine_target(struct vmem_engine *e);
 u64 vmem_engine_mb_count(struct vmem_engine *e, enum vmem_mb_state state);
 u64 vmem_engine_plugged_in(struct vmem_engine *e, enum vmem_mb_state state);
+u64 vmem_engine_memmap_bytes(struct vmem_engine *e);
 
 #endif /* _VMEM_ENGINE_H */

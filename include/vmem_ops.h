@@ -10,6 +10,8 @@
 
 #include <linux/types.h>
 
+struct vmem_kmem;
+
 /**
  * struct vmem_device_ops - requests to the device
  * @plug: plug @nb_blocks device blocks from @addr
@@ -43,10 +45,16 @@ enum vmem_zone {
 /**
  * struct vmem_mm_ops - memory hotplug
  * @add: add the memory block [@addr, @addr + @size) to Linux
- *	(add_memory_driver_managed()); it may come online at once
+ *	(add_memory_driver_managed()); it may come online at once. With
+ *	@memmap, its memmap goes on its first pages (MHP_MEMMAP_ON_MEMORY);
+ *	-EOPNOTSUPP then means Linux would not do that
  * @remove: remove an offline memory block (remove_memory())
  * @offline_and_remove: offline and remove an online memory block; must
- *	give up, not loop, when it cannot make progress
+ *	give up, not loop, when it cannot make progress. Its first @memmap
+ *	bytes hold its own memmap (0 if it has none), not pages to take
+ *	back
+ * @kernel_mem: read the kernel memory left (struct vmem_kmem), for the
+ *	budget of vmem_budget.h
  * @fake_offline: take [@addr, @addr + @size) of an online block back from
  *	the page allocator (alloc_contig_range()) and keep it fake-offline
  * @fake_online: hand [@addr, @addr + @size) of an online block, kept
@@ -61,12 +69,13 @@ enum vmem_zone {
  * Other ops' errors are all retried with backoff.
  */
 struct vmem_mm_ops {
-	int (*add)(void *priv, u64 addr, u64 size);
+	int (*add)(void *priv, u64 addr, u64 size, bool memmap);
 	int (*remove)(void *priv, u64 addr, u64 size);
-	int (*offline_and_remove)(void *priv, u64 addr, u64 size);
+	int (*offline_and_remove)(void *priv, u64 addr, u64 size, u64 memmap);
 	int (*fake_offline)(void *priv, u64 addr, u64 size);
 	void (*fake_online)(void *priv, u64 addr, u64 size);
 	enum vmem_zone (*zone)(void *priv, u64 addr);
+	void (*kernel_mem)(void *priv, struct vmem_kmem *k);
 };
 
 #endif /* _VMEM_OPS_H */

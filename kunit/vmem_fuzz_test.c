@@ -28,6 +28,7 @@
 #include <linux/sizes.h>
 #include <linux/virtio_mem.h>
 
+#include "../include/vmem_budget.h"
 #include "../include/vmem_config.h"
 #include "../include/vmem_mode.h"
 #include "vmem_sim.h"
@@ -58,6 +59,7 @@ struct fuzz_stats {
 	u64 runs;
 	u64 broken;		/* cases that ended with a broken device */
 	u64 cuts;		/* usable regions cutting plugged memory */
+	u64 limited;		/* cases the kernel-memory budget held short */
 };
 
 static u64 fuzz_rnd(struct rnd_state *r, u64 n)
@@ -358,6 +360,14 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 	sp.e.unplug_online = fuzz_rnd(r, 4);
 	sp.usable = vmem_mode_usable(&sp.e, cfg.addr, cfg.usable_region_size);
 	sp.auto_online = fuzz_rnd(r, 3);
+	/* memmap_on_memory asked or not, offered or not; kernel memory. */
+	sp.e.memmap_size = in.lmb_size / 64;	/* 64 bytes per 4 KiB page */
+	sp.e.memmap_on_memory = fuzz_rnd(r, 2);
+	sp.memmap_ok = fuzz_rnd(r, 2);
+	if (!fuzz_rnd(r, 4)) {
+		sp.kmem_avail = VMEM_BUDGET_FLOOR_MIN + fuzz_rnd(r, SZ_256M);
+		sp.kmem_managed = SZ_1G;
+	}
 
 	sim = vmem_sim_create(&sp, &rc);
 	if (!sim) {
@@ -443,6 +453,15 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 			ok = false;
 		}
 		st->broken++;
+	} else if (ok && res == VMEM_RUN_RETRY && sim->e.budget_limited &&
+		   sim->plugged_size < vmem_sim_target(sim)) {
+		/* Held short by the budget, never below the floor. */
+		if (sim->kmem_min < VMEM_BUDGET_FLOOR_MIN) {
+			KUNIT_FAIL(test, "%s: kernel memory went down to %llu",
+				   sim->desc, sim->kmem_min);
+			ok = false;
+		}
+		st->limited++;
 	} else if (ok && (res != VMEM_RUN_DONE ||
 			  sim->plugged_size != vmem_sim_target(sim))) {
 		KUNIT_FAIL(test, "%s: no end: run result %d, plugged %#llx, target %#llx, %s: %d",
@@ -470,10 +489,10 @@ static void vmem_fuzz_test(struct kunit *test)
 				   i, FUZZ_SEED);
 			break;
 		}
-	kunit_info(test, "seed %#llx: %u configs: %llu refused at probe, %llu refused by the engine, %llu run: %llu updates (%llu refused), %llu engine runs, %llu ended broken, %llu usable regions cutting plugged memory kept",
+	kunit_info(test, "seed %#llx: %u configs: %llu refused at probe, %llu refused by the engine, %llu run: %llu updates (%llu refused), %llu engine runs, %llu ended broken, %llu held short by kernel memory, %llu usable regions cutting plugged memory kept",
 		   FUZZ_SEED, i, st.refused, st.engine_refused, st.cases,
 		   st.updates, st.updates_refused, st.runs, st.broken,
-		   st.cuts);
+		   st.limited, st.cuts);
 	/* About two configs in three are valid and run. */
 	want = fuzz_cases / 2;
 	if (fuzz_cases >= FUZZ_CASES)

@@ -28,6 +28,7 @@
 
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #include "../include/vmem_engine.h"
@@ -48,6 +49,7 @@
  *	a fault cancels it (CANCEL_ONLINE) and the block stays offline
  * @VMEM_SIM_OFFLINE: offlining of a block by the admin; a fault cancels
  *	it (CANCEL_OFFLINE), as does a pinned page in a kernel block
+ * @VMEM_SIM_KERNEL_MEM: mm kernel_mem (cannot fail: counted only)
  * @VMEM_SIM_NR_OPS: number of ops
  */
 enum vmem_sim_op {
@@ -63,6 +65,7 @@ enum vmem_sim_op {
 	VMEM_SIM_FAKE_ONLINE,
 	VMEM_SIM_ONLINE,
 	VMEM_SIM_OFFLINE,
+	VMEM_SIM_KERNEL_MEM,
 	VMEM_SIM_NR_OPS,
 };
 
@@ -110,13 +113,24 @@ typedef void (*vmem_sim_hook_t)(struct vmem_sim *sim, enum vmem_sim_op op,
  * @usable: initial usable_region_size
  * @auto_online: where an added block goes at once; VMEM_ZONE_OFFLINE:
  *	it stays offline
+ * @kmem_avail: kernel memory at the start (0: VMEM_SIM_KMEM_PLENTY)
+ * @kmem_managed: managed bytes of the kernel zones (0: @kmem_avail)
+ * @memmap_ok: Linux puts a block's memmap on the block when asked
+ *	(memory_hotplug.memmap_on_memory=1); otherwise such an add gives
+ *	-EOPNOTSUPP
  */
 struct vmem_sim_params {
 	struct vmem_engine_params e;
 	u64 requested;
 	u64 usable;
 	enum vmem_zone auto_online;
+	u64 kmem_avail;
+	u64 kmem_managed;
+	bool memmap_ok;
 };
+
+/* Kernel memory no test runs out of. */
+#define VMEM_SIM_KMEM_PLENTY	BIT_ULL(50)
 
 /**
  * struct vmem_sim - the simulated device, memory-hotplug layer and engine
@@ -146,6 +160,13 @@ struct vmem_sim_params {
  * @moving_to: per memory block in transition: the zone it goes to
  * @auto_online: see struct vmem_sim_params
  * @admin_zone: where vmem_sim_settle() onlines blocks the engine waits for
+ * @mb_memmap: per memory block: added with its memmap on it
+ * @memmap_ok: see struct vmem_sim_params
+ * @kmem_avail: kernel memory left, as kernel_mem reports it; a plain add
+ *	takes the block's memmap (p.e.memmap_size per Linux memory block)
+ *	from it, and running out is a violation (the real kernel WARNs)
+ * @kmem_managed: what kernel_mem reports as managed
+ * @kmem_min: the lowest @kmem_avail so far
  * @faults: injected faults
  * @nr_faults: entries of @faults used
  * @calls: per enum vmem_sim_op, calls so far
@@ -183,6 +204,11 @@ struct vmem_sim {
 	u8 *moving_to;
 	enum vmem_zone auto_online;
 	enum vmem_zone admin_zone;
+	unsigned long *mb_memmap;
+	bool memmap_ok;
+	u64 kmem_avail;
+	u64 kmem_managed;
+	u64 kmem_min;
 
 	struct vmem_sim_fault faults[VMEM_SIM_MAX_FAULTS];
 	unsigned int nr_faults;
@@ -231,6 +257,13 @@ static inline s64 vmem_sim_mb_of(const struct vmem_sim *sim, u64 addr)
 	return (addr - sim->first_mb) / sim->p.e.mb_size;
 }
 
+/* Bytes at the start of the added block @mb that hold its own memmap. */
+static inline u64 vmem_sim_memmap_bytes(const struct vmem_sim *sim, u64 mb)
+{
+	return test_bit(mb, sim->mb_memmap) ? sim->p.e.memmap_size *
+	       (sim->p.e.mb_size / sim->p.e.lmb_size) : 0;
+}
+
 static inline bool vmem_sim_mb_online(const struct vmem_sim *sim, u64 mb)
 {
 	return test_bit(mb, sim->added) && sim->zone[mb] != VMEM_ZONE_OFFLINE;
@@ -267,6 +300,10 @@ extern const struct vmem_device_ops vmem_sim_dev_ops;
 extern const struct vmem_mm_ops vmem_sim_mm_ops;
 
 const char *vmem_sim_op_name(enum vmem_sim_op op);
+__printf(2, 3) void vmem_sim_violation(struct vmem_sim *sim,
+				       const char *fmt, ...);
+bool vmem_sim_fault(struct vmem_sim *sim, enum vmem_sim_op op, u64 idx,
+		    s64 mb, int *ret);
 struct vmem_sim *vmem_sim_create(const struct vmem_sim_params *p, int *rc);
 void vmem_sim_destroy(struct vmem_sim *sim);
 
