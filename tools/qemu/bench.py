@@ -309,14 +309,18 @@ def settle_initial(vm, start, timeout):
 
 def run_guest(module, args, seq, rep):
     """Boot one guest with @module and run the sequence; returns a run."""
+    # Beyond 16 GiB QEMU cannot reserve the region on a 24 GiB host.
+    backend = {"reserve": "off"} if args.region > 16 * 1024 * MiB else {}
     cfg = VMConfig(kernel=args.kernel, moddir=args.moddir, ko=args.ko,
                    module=module, boot_mem=args.boot_mem,
-                   append="memhp_default_state=online_movable",
+                   append=("memhp_default_state=online_movable " +
+                           args.append).strip(),
                    trace=TRACE_EVENTS, qemu_args=["-msg", "timestamp=on"],
                    boot_timeout=args.boot_timeout, keep_workdir=args.keep,
                    devices=[MemDevice("vm0", block_size=args.block_size,
                                       region_size=args.region,
-                                      requested_size=seq[0])])
+                                      requested_size=seq[0],
+                                      backend_props=backend)])
     run = {"module": module, "rep": rep, "steps": [], "error": None,
            "boot": None, "load": [os.getloadavg()[0]], "console": None}
     print("# [%d/%d] %s: booting" % (rep + 1, args.repeat, module),
@@ -656,6 +660,14 @@ def summary(seq, ours, stock):
             (" (steps over: %s)" % ", ".join(bad)) if bad and ok is not None
             else ""))
     print("\n".join(verdicts))
+    print("  rates (GiB/s, size of the step / its mem time):")
+    for i in plug + unplug:
+        gib = abs(seq[i + 1] - seq[i]) / (1024.0 * MiB)
+        o, s = step_value(ours[i], "mem"), step_value(stock[i], "mem")
+        print("    %s -> %s: ours %s stock %s" % (
+            fmt_size(seq[i]), fmt_size(seq[i + 1]),
+            "%.2f" % (gib / o) if o else "-",
+            "%.2f" % (gib / s) if s else "-"))
     print("  (TCG guest on a shared 2-core host: the runs are noisy, the "
           "short plug steps")
     print("  most (2-3x between runs seen); use --repeat and read the "
@@ -677,6 +689,9 @@ def main():
     p.add_argument("--region", default="8G", help="region size (8G)")
     p.add_argument("--block-size", default="2M", help="block size (2M)")
     p.add_argument("--boot-mem", default="1G", help="boot memory (1G)")
+    p.add_argument("--append", default="",
+                   help="more guest kernel command line, e.g. "
+                   "memory_hotplug.memmap_on_memory=1")
     p.add_argument("--timeout", type=float, default=900,
                    help="per step, seconds (900)")
     p.add_argument("--boot-timeout", type=float, default=300)
@@ -712,9 +727,10 @@ def main():
     qver = subprocess.run(["qemu-system-x86_64", "--version"],
                           capture_output=True, text=True).stdout
     print("# bench: %s, region %s, block-size %s, boot memory %s, "
-          "%d run(s) per driver" %
+          "%d run(s) per driver%s" %
           (" -> ".join(fmt_size(s) for s in seq), fmt_size(args.region),
-           fmt_size(args.block_size), fmt_size(args.boot_mem), args.repeat))
+           fmt_size(args.block_size), fmt_size(args.boot_mem), args.repeat,
+           (", append " + args.append) if args.append else ""))
     print("# kernel %s; %s" % (os.path.basename(args.kernel),
                                qver.splitlines()[0] if qver else "qemu ?"))
     tmp = None

@@ -36,6 +36,7 @@ SYSFS_ATTRS = ("addr", "region_size", "usable_region_size", "block_size",
 from qcheck import TestFailure, check  # noqa: E402
 import lifecycle_cases  # noqa: E402
 import resize_cases  # noqa: E402
+import scale_cases  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -66,6 +67,14 @@ def group_config(name, args):
         base["extra_files"] = {resize_cases.MEMFILL: args.memfill}
         return VMConfig(devices=[MemDevice("vm0", block_size=blocks[name],
                                            region_size=8 * GiB)], **base)
+    if name in ("scale", "scale_mom"):
+        base["append"] = "memhp_default_state=online_movable"
+        if name == "scale_mom":
+            base["append"] += " memory_hotplug.memmap_on_memory=1"
+        # QEMU cannot reserve 64 GiB on this host: reserve=off.
+        return VMConfig(devices=[MemDevice(
+            "vm0", region_size=scale_cases.REGION,
+            backend_props={"reserve": "off"})], **base)
     if name in ("stock", "handover"):
         base["module"] = "stock"
         return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
@@ -413,6 +422,8 @@ case("suspend_refused_then_resumed", "movable")(
     lifecycle_cases.suspend_refused_then_resumed)
 case("reset_at_rest", "movable")(lifecycle_cases.reset_at_rest)
 case("reset_mid_resize", "movable")(lifecycle_cases.reset_mid_resize)
+case("scale_budget", "scale")(scale_cases.budget_stops)
+case("scale_memmap_on_memory", "scale_mom")(scale_cases.memmap_on_memory)
 case("grow_shrink", "movable")(resize_cases.grow_shrink)
 case("unplug_online_off", "movable")(resize_cases.unplug_online_off)
 case("data_integrity", "movable")(resize_cases.data_integrity)
@@ -520,6 +531,10 @@ def run_cases(cases, args):
                 if group == "kdump" and not args.moddir:
                     print("SKIP: %s: the debug kernel has no "
                           "CONFIG_CRASH_DUMP" % name, flush=True)
+                    continue
+                if name.startswith("scale") and not args.moddir:
+                    print("SKIP: %s: KASAN's shadow of a 64 GiB region "
+                          "does not fit a 1 GiB guest" % name, flush=True)
                     continue
                 if name.startswith("suspend") and not args.moddir:
                     print("SKIP: %s: the debug kernel has no "

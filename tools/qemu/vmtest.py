@@ -144,6 +144,7 @@ class MemDevice:
     region_size: int = 4 * GiB
     requested_size: int = 0
     props: dict = field(default_factory=dict)   # extra -device properties
+    backend_props: dict = field(default_factory=dict)  # e.g. reserve=off
 
     @property
     def memdev(self):
@@ -156,9 +157,11 @@ class MemDevice:
         if self.block_size is not None:
             dev.append("block-size=%d" % parse_size(self.block_size))
         dev += ["%s=%s" % kv for kv in self.props.items()]
-        return ["-object", "memory-backend-ram,id=%s,size=%d" %
-                (self.memdev, parse_size(self.region_size)),
-                "-device", ",".join(dev)]
+        backend = "memory-backend-ram,id=%s,size=%d" % (
+            self.memdev, parse_size(self.region_size))
+        backend += "".join(",%s=%s" % kv
+                           for kv in self.backend_props.items())
+        return ["-object", backend, "-device", ",".join(dev)]
 
 
 @dataclass
