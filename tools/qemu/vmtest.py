@@ -668,16 +668,15 @@ class VM:
         [{"name": "virtio0", "driver": "virtio_mem" or None,
           "attrs": {file: value} of <dev>/virtio_mem/ (empty if missing)}].
         """
+        # Few processes: on a debug kernel under TCG each fork costs.
         script = r"""
 for d in /sys/bus/virtio/devices/virtio*; do
-	[ "$(cat $d/device 2>/dev/null)" = 0x0018 ] || continue
+	read -r id < $d/device 2>/dev/null || continue
+	[ "$id" = 0x0018 ] || continue
 	drv=
-	[ -e $d/driver ] && drv=$(basename $(readlink $d/driver))
+	[ -e $d/driver ] && drv=$(readlink $d/driver) && drv=${drv##*/}
 	echo "@dev ${d##*/} $drv"
-	[ -d $d/virtio_mem ] || continue
-	for f in $d/virtio_mem/*; do
-		[ -f "$f" ] && echo "@attr ${f##*/} $(cat $f 2>&1 | tr '\n' ' ')"
-	done
+	[ -d $d/virtio_mem ] && grep -H '' $d/virtio_mem/* 2>&1
 done
 true
 """
@@ -689,9 +688,13 @@ true
                              "driver": parts[2] if len(parts) > 2 and
                              parts[2] else None,
                              "attrs": {}})
-            elif parts[0] == "@attr" and devs:
-                devs[-1]["attrs"][parts[1]] = \
-                    parts[2].strip() if len(parts) > 2 else ""
+            elif line.startswith("/sys/") and ":" in line and devs:
+                path, value = line.split(":", 1)
+                name = path.rsplit("/", 1)[-1]
+                attrs = devs[-1]["attrs"]
+                # A value of several lines comes as several "path:" lines.
+                attrs[name] = (attrs[name] + " " + value).strip() \
+                    if name in attrs else value.strip()
         return devs
 
     def meminfo(self):
