@@ -106,9 +106,9 @@ def reset_at_rest(g):
 
 
 def reset_mid_resize(g):
-    """system_reset while the driver is plugging 8 GiB (caught with part
-    of it plugged), and again while it unplugs."""
-    target = 8 * vmtest.GiB
+    """system_reset while the driver is plugging 8 GiB (SMALL: 4 GiB;
+    caught with part of it plugged), and again while it unplugs."""
+    target = (4 if rc.SMALL else 8) * vmtest.GiB
     for start, goal in ((0, target), (target, 0)):
         if start:
             rc.resize(g, start)
