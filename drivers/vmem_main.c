@@ -254,29 +254,28 @@ void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms)
 	"boot with memory_hotplug.memmap_on_memory=1 or " VMEM_BUDGET_FIX
 
 /*
- * One line when plugging stops at the kernel-memory budget, and one when
- * that ends.
+ * One line when plugging stops at the kernel-memory budget; the next one
+ * only after a target was reached. (While kernel memory hovers around the
+ * floor, blocks are added one at a time between checks that fail.)
  */
-static void vmem_budget_log(struct vmem_dev *vm)
+static void vmem_budget_log(struct vmem_dev *vm, enum vmem_run_result res)
 {
 	struct vmem_engine *e = &vm->engine;
 	bool limited, memmap_off;
 	struct vmem_kmem k;
 	u64 plugged, target;
 
+	if (res == VMEM_RUN_DONE)
+		vm->budget_logged = false;
 	mutex_lock(&e->lock);
 	limited = e->budget_limited;
 	plugged = e->plugged;
 	target = vmem_engine_target(e);
 	memmap_off = !e->memmap;
 	mutex_unlock(&e->lock);
-	if (limited == vm->budget_logged)
+	if (!limited || vm->budget_logged)
 		return;
-	vm->budget_logged = limited;
-	if (!limited) {
-		dev_info(&vm->vdev->dev, "kernel memory for the memmap no longer limits plugging\n");
-		return;
-	}
+	vm->budget_logged = true;
 	vmem_hotplug_ops.kernel_mem(vm, &k);
 	dev_warn(&vm->vdev->dev, "plugging stopped at %llu of %llu bytes: limited by kernel memory for the memmap (%llu MiB left, floor %llu MiB); %s\n",
 		 plugged, target, k.avail >> 20,
@@ -308,7 +307,7 @@ static void vmem_resize_work(struct work_struct *work)
 
 	if (res == VMEM_RUN_WAIT_ONLINE && prev != VMEM_RUN_WAIT_ONLINE)
 		dev_info(&vm->vdev->dev, "added memory waits to be onlined (auto_online_blocks, memhp_default_state= or a udev rule)\n");
-	vmem_budget_log(vm);
+	vmem_budget_log(vm, res);
 	if (res == VMEM_RUN_RETRY || res == VMEM_RUN_WAIT_ONLINE)
 		vmem_kick(vm, delay);
 }

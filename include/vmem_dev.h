@@ -48,8 +48,8 @@ struct virtqueue;
  * @kdump_view: what /proc/vmcore may read of the region (crash kernel)
  * @vmcore_cb: our /proc/vmcore callback (crash kernel)
  * @bbm_safe_unplug: Big-Block Mode takes used memory back before offlining
- * @budget_logged: the log says plugging is limited by kernel memory
- *	(only the resize work touches it)
+ * @budget_logged: the log said plugging is limited by kernel memory,
+ *	and no target was reached since (only the resize work touches it)
  *
  * Locking:
  * - @lock (mutex) guards @cfg, @nid and @last_result after probe.
