@@ -110,6 +110,8 @@ enum vmem_run_result vmem_engine_run(struct vmem_engine *e)
 	lockdep_assert_held(&e->lock);
 	if (e->broken)
 		return VMEM_RUN_BROKEN;
+	/* Set again by the budget check if it still stops the plugging. */
+	e->budget_limited = false;
 	if (e->unplug_all_pending) {
 		e->nr_requests++;
 		rc = vmem_resp_to_errno(e->dev->unplug_all(e->dev_priv));

@@ -45,12 +45,16 @@ static inline bool sb_usable(const struct vmem_engine *e, u64 mb,
 	return sb_addr(e, mb, sb) + e->p.sb_size <= e->p.addr + e->usable;
 }
 
+/* Plugged subblocks of @mb: only its own bits are looked at. */
 static inline unsigned int mb_plugged_sbs(const struct vmem_engine *e, u64 mb)
 {
-	unsigned long first = sb_bit(e, mb, 0);
+	unsigned long bit = sb_bit(e, mb, 0);
+	unsigned long end = bit + e->sbs_per_mb;
+	unsigned int n = 0;
 
-	return bitmap_weight(e->sb_plugged, first + e->sbs_per_mb) -
-	       bitmap_weight(e->sb_plugged, first);
+	for_each_set_bit_from(bit, e->sb_plugged, end)
+		n++;
+	return n;
 }
 
 /*

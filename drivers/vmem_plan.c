@@ -119,19 +119,21 @@ static u64 mb_memmap_bytes(const struct vmem_engine *e, u64 mb)
 static int sbm_remove_mb(struct vmem_engine *e, u64 mb)
 {
 	u64 addr = mb_addr(e, mb), memmap = mb_memmap_bytes(e, mb);
+	/* Decided under the lock; the notifier may change the state. */
+	bool offline = e->mb_state[mb] == VMEM_MB_OFFLINE;
 	int rc;
 
 	lockdep_assert_held(&e->lock);
 	mutex_unlock(&e->lock);
-	if (e->mb_state[mb] == VMEM_MB_OFFLINE)
+	if (offline)
 		rc = e->mm->remove(e->mm_priv, addr, e->p.mb_size);
 	else
 		rc = e->mm->offline_and_remove(e->mm_priv, addr,
 					       e->p.mb_size, memmap);
 	mutex_lock(&e->lock);
 	if (rc)
-		return vmem_err(e, rc, e->mb_state[mb] == VMEM_MB_OFFLINE ?
-				"remove" : "offline_and_remove");
+		return vmem_err(e, rc,
+				offline ? "remove" : "offline_and_remove");
 	e->mb_state[mb] = VMEM_MB_UNUSED;
 	clear_bit(mb, e->mb_memmap);
 	return sbm_unplug_all_sbs(e, mb);
@@ -231,25 +233,32 @@ static int sbm_add_new(struct vmem_engine *e, u64 mb, unsigned int nr)
 		if (memmap && !sbm_memmap_plugged(e, mb))
 			return vmem_err(e, -EAGAIN, "plug");
 	}
-	/* Offline until the notifier says otherwise, even during add. */
-	e->mb_state[mb] = VMEM_MB_OFFLINE;
-	if (memmap)
-		set_bit(mb, e->mb_memmap);
-	rc = sbm_add_mb(e, mb, memmap);
-	if (!rc) {
-		e->memmap_used |= memmap;
-		return 1;
-	}
-	e->mb_state[mb] = VMEM_MB_UNUSED;
-	clear_bit(mb, e->mb_memmap);
-	if (memmap && rc == -EOPNOTSUPP) {
+	for (;;) {
+		/* Offline until the notifier says otherwise, even during add. */
+		e->mb_state[mb] = VMEM_MB_OFFLINE;
+		if (memmap)
+			set_bit(mb, e->mb_memmap);
+		rc = sbm_add_mb(e, mb, memmap);
+		if (!rc) {
+			e->memmap_used |= memmap;
+			return 1;
+		}
+		e->mb_state[mb] = VMEM_MB_UNUSED;
+		clear_bit(mb, e->mb_memmap);
+		if (!memmap || rc != -EOPNOTSUPP)
+			break;
 		/*
 		 * Linux keeps memmaps in kernel memory: plain adds from now
-		 * on, each with its own budget check, after a short backoff.
+		 * on, this block's at once if the budget allows it.
 		 */
 		e->memmap = false;
 		e->memmap_refused = true;
-		rc = -EAGAIN;
+		memmap = false;
+		rc = vmem_budget_check(e, false);
+		if (rc) {
+			undo = sbm_unplug_all_sbs(e, mb);
+			return undo ?: rc;
+		}
 	}
 	vmem_err(e, rc, "add");
 	/* Give the memory back; if that fails too, retry later. */
@@ -476,8 +485,13 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 				return rc;
 		}
 	}
-	if (!rc)
-		rc = sbm_remove_memmap_only(e, true);
+	/* Nothing else moved (or only transient failures): the last resort. */
+	if (!rc || rc == -EBUSY || rc == -ENOMEM || rc == -ENOSPC) {
+		int last = sbm_remove_memmap_only(e, true);
+
+		if (last)
+			return last;
+	}
 	return rc ? rc : vmem_err(e, -EBUSY, "fake_offline");
 }
 

@@ -292,6 +292,9 @@ static void vmem_memmap_refused_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, GIB(4));
 	KUNIT_EXPECT_TRUE(test, sim->e.memmap_refused);
 	KUNIT_EXPECT_FALSE(test, sim->e.memmap);
+	/* The block plugged for the refused add was added plainly. */
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG], 0ULL);
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_ADD], 33ULL);
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(sim->mb_memmap, sim->nr_mbs));
 	KUNIT_EXPECT_EQ(test, sim->kmem_avail, MIB(800) - 32 * MEMMAP_128M);
 

@@ -454,6 +454,8 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 		}
 		st->broken++;
 	} else if (ok && res == VMEM_RUN_RETRY && sim->e.budget_limited &&
+		   sim->e.last_err == -ENOSPC && sim->e.last_what &&
+		   !strcmp(sim->e.last_what, "kernel memory for the memmap") &&
 		   sim->plugged_size < vmem_sim_target(sim)) {
 		/* Held short by the budget, never below the floor. */
 		if (sim->kmem_min < VMEM_BUDGET_FLOOR_MIN) {
