@@ -38,15 +38,16 @@ u64 vmem_budget_floor(u64 managed)
  * @size: bytes added, whole Linux memory blocks
  * @lmb_size: Linux memory block size
  * @memmap_per_lmb: memmap bytes of one Linux memory block
+ * @other_per_lmb: other kernel memory of one Linux memory block (KASAN)
  * @memmap_on_memory: the memmap lives on the added memory itself
  *
  * Return: the cost in bytes, per the formula in vmem_budget.h.
  */
 u64 vmem_budget_cost(u64 size, u64 lmb_size, u64 memmap_per_lmb,
-		     bool memmap_on_memory)
+		     u64 other_per_lmb, bool memmap_on_memory)
 {
 	u64 per_lmb = lmb_size / SZ_4K * VMEM_BUDGET_PTE_BYTES +
-		      VMEM_BUDGET_LMB_OBJS;
+		      VMEM_BUDGET_LMB_OBJS + other_per_lmb;
 
 	if (!memmap_on_memory)
 		per_lmb += memmap_per_lmb;

@@ -7,6 +7,7 @@
 #include <linux/acpi.h>
 #include <linux/delay.h>
 #include <linux/ioport.h>
+#include <linux/kasan.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/module.h>
@@ -353,6 +354,10 @@ static int vmem_engine_setup(struct vmem_dev *vm)
 	p.offline_threshold = max_t(u64, VMEM_OFFLINE_THRESHOLD,
 				    2 * p.mb_size);
 	p.memmap_size = in.lmb_size / PAGE_SIZE * sizeof(struct page);
+#ifdef KASAN_SHADOW_SCALE_SHIFT
+	/* KASAN shadows online memory from kernel memory, too. */
+	p.kmem_other_size = in.lmb_size >> KASAN_SHADOW_SCALE_SHIFT;
+#endif
 	/*
 	 * On 6.1 Linux puts a memmap on the memory only for adds of one
 	 * memory block: bigger big blocks keep theirs in kernel memory.

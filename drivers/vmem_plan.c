@@ -200,7 +200,8 @@ static int vmem_budget_check(struct vmem_engine *e, bool memmap)
 {
 	struct vmem_kmem k;
 	u64 cost = vmem_budget_cost(e->p.mb_size, e->p.lmb_size,
-				    e->p.memmap_size, memmap);
+				    e->p.memmap_size, e->p.kmem_other_size,
+				    memmap);
 
 	e->mm->kernel_mem(e->mm_priv, &k);
 	e->budget_limited = !vmem_budget_allows(&k, cost);

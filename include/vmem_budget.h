@@ -26,6 +26,9 @@
  *               + one 8-byte page-table entry per 4 KiB page (an upper
  *                 bound for the direct map and the memmap mapping)
  *               + 64 KiB (memory block device, sysfs, section maps)
+ *               + other (what the kernel's configuration adds: on a
+ *                 KASAN kernel the shadow, 1/8 of the block, allocated
+ *                 when it goes online)
  *   an add may go ahead only if avail >= floor + cost(add).
  */
 #ifndef _VMEM_BUDGET_H
@@ -55,7 +58,7 @@ struct vmem_kmem {
 u64 vmem_budget_zone_avail(u64 free, u64 file, u64 high_wmark);
 u64 vmem_budget_floor(u64 managed);
 u64 vmem_budget_cost(u64 size, u64 lmb_size, u64 memmap_per_lmb,
-		     bool memmap_on_memory);
+		     u64 other_per_lmb, bool memmap_on_memory);
 bool vmem_budget_allows(const struct vmem_kmem *k, u64 cost);
 
 #endif /* _VMEM_BUDGET_H */

@@ -94,6 +94,8 @@ enum vmem_mem_event {
  * @offline_threshold: added-but-offline bytes at which adding stops
  * @memmap_size: memmap bytes of one Linux memory block (struct pages),
  *	for the kernel-memory budget and memmap_on_memory
+ * @kmem_other_size: other kernel memory one Linux memory block takes once
+ *	added and online (the KASAN shadow), for the budget
  * @unplug_online: whether online memory may be unplugged
  * @memmap_on_memory: add blocks with their memmap on them (Linux may
  *	still refuse: see vmem_engine.memmap_refused)
@@ -107,6 +109,7 @@ struct vmem_engine_params {
 	u64 sb_size;
 	u64 offline_threshold;
 	u64 memmap_size;
+	u64 kmem_other_size;
 	bool unplug_online;
 	bool memmap_on_memory;
 	bool bbm;

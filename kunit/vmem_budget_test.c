@@ -51,14 +51,18 @@ static void vmem_budget_formula_test(struct kunit *test)
 
 	/* cost: per Linux memory block, memmap (unless on the block) + rest */
 	KUNIT_EXPECT_EQ(test, vmem_budget_cost(MIB(128), MIB(128), MEMMAP_128M,
-					       false), (u64)COST_128M);
+					       0, false), (u64)COST_128M);
 	KUNIT_EXPECT_EQ(test, vmem_budget_cost(MIB(128), MIB(128), MEMMAP_128M,
-					       true), (u64)COST_128M_MOM);
+					       0, true), (u64)COST_128M_MOM);
 	KUNIT_EXPECT_EQ(test, vmem_budget_cost(GIB(1), MIB(128), MEMMAP_128M,
-					       false), 8ULL * COST_128M);
-	KUNIT_EXPECT_EQ(test, vmem_budget_cost(GIB(2), GIB(2), MIB(32), false),
+					       0, false), 8ULL * COST_128M);
+	KUNIT_EXPECT_EQ(test, vmem_budget_cost(GIB(2), GIB(2), MIB(32), 0, false),
 			MIB(32) + 4 * MIB(1) + 64 * 1024);
-	KUNIT_EXPECT_EQ(test, vmem_budget_cost(GIB(1), 0, 0, false), 0ULL);
+	KUNIT_EXPECT_EQ(test, vmem_budget_cost(GIB(1), 0, 0, 0, false), 0ULL);
+	/* other: e.g. a KASAN shadow of 1/8, also with memmap_on_memory */
+	KUNIT_EXPECT_EQ(test, vmem_budget_cost(MIB(256), MIB(128), MEMMAP_128M,
+					       MIB(16), true),
+			2 * (COST_128M_MOM + MIB(16)));
 
 	/* allows: avail >= floor + cost, exactly at the edge, no underflow */
 	k.avail = MIB(64) + COST_128M;
