@@ -52,12 +52,17 @@ static inline bool vmem_compat_hotplug_supported(void)
  * driver asks by trying, since add_memory_driver_managed() with
  * MHP_MEMMAP_ON_MEMORY fails with -EINVAL, before it changes anything,
  * when Linux would not (memory_hotplug.memmap_on_memory=0, or on 6.1 a
- * size other than one memory block).
+ * size other than one memory block). 6.6 and 6.7 are the exception: the
+ * core falls back to a plain add without a word, and the check is not
+ * exported, so the driver would count memmap subblocks that hold none.
+ * It does not use memmap_on_memory there.
  */
 static inline bool vmem_compat_memmap_on_memory(u64 size)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 	return mhp_supports_memmap_on_memory();
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return false;	/* silent fallback; see above */
 #else
 	return true;	/* try; see above */
 #endif
