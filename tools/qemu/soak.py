@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmtest  # noqa: E402
 import resize_cases as rc  # noqa: E402
 from qcheck import TestFailure, check  # noqa: E402
-from vmtest import GiB, MiB, MemDevice, VMConfig, fmt_size  # noqa: E402
+from vmtest import GiB, KiB, MiB, MemDevice, VMConfig, fmt_size  # noqa: E402
 
 REGION = 4 * GiB
 STEP_TIMEOUT = 240.0
@@ -46,6 +46,20 @@ class SoakGuest:
 def reserve(total):
     """The driver's free-memory reserve (vmem_hotplug.c)."""
     return max(128 * MiB, total // 32)
+
+
+# Kernel memory may move between the driver's check and ours.
+KMEM_SLACK = 64 * MiB
+
+
+def block_cost(block):
+    """
+    An upper bound of the kernel memory one add takes: the budget's cost
+    (vmem_budget.h) with a KASAN shadow, for a block of max(@block,
+    128 MiB).
+    """
+    size = max(block, 128 * MiB)
+    return size // 64 + size // 512 + 64 * KiB + size // 8
 
 
 def wait_step(g, target, quiet=6.0):
@@ -91,7 +105,7 @@ def soak(vm, args, block):
     block = max(block, rc.attr(rc.views(g)[1], "subblock_size"))
     rc.resize(g, 1 * GiB)
     pid = rc.memfill_start(g, 60)
-    stats = dict(reached=0, short=0, interrupted=0)
+    stats = dict(reached=0, short=0, interrupted=0, kmem=0)
     t0 = time.monotonic()
     try:
         for step in range(args.steps):
@@ -107,6 +121,20 @@ def soak(vm, args, block):
                   "step %d: memfill was killed" % step)
             if reached:
                 stats["reached"] += 1
+            elif "kernel memory" in a.get("state", ""):
+                # Plugging stopped by the budget: kernel memory must
+                # really be near the floor (next add + slack).
+                avail, managed = vm.kernel_mem()
+                edge = max(64 * MiB, managed // 32) + block_cost(block) + \
+                    KMEM_SLACK
+                check(size < target and avail < edge,
+                      "step %d: target %s short (plugged %s), state %r, "
+                      "but kernel zones have %s over the high watermarks "
+                      "(limit %s)" % (step, fmt_size(target),
+                                      fmt_size(size), a.get("state"),
+                                      fmt_size(avail), fmt_size(edge)))
+                stats["short"] += 1
+                stats["kmem"] += 1
             else:
                 mem = vm.meminfo()
                 need = max(0, size - target)
@@ -132,10 +160,11 @@ def soak(vm, args, block):
     rc.books_match(g)
     vm.check_console()
     print("  %d steps in %.0f s: %d reached, %d short (memory did not "
-          "allow), %d interrupted mid-resize; memfill %d passes, %s "
-          "verified, %d bytes corrupted" %
+          "allow; %d of them kernel memory), %d interrupted mid-resize; "
+          "memfill %d passes, %s verified, %d bytes corrupted" %
           (args.steps, elapsed, stats["reached"], stats["short"],
-           stats["interrupted"], passes, fmt_size(verified), corrupt))
+           stats["kmem"], stats["interrupted"], passes, fmt_size(verified),
+           corrupt))
     check(corrupt == 0, "%d bytes corrupted" % corrupt)
 
 

@@ -697,6 +697,34 @@ true
                     if name in attrs else value.strip()
         return devs
 
+    def kernel_mem(self):
+        """
+        The driver's kernel-memory budget figures, read independently
+        from /proc/zoneinfo (include/vmem_budget.h): (avail, managed) in
+        bytes over the zones below Movable, avail(z) = max(0, free +
+        file / 2 - high).
+        """
+        avail = managed = 0
+        zones = self.sh("cat /proc/zoneinfo").split("\nNode ")
+        for z in zones:
+            m = re.match(r"(?:Node )?\d+, zone\s+(\S+)", z)
+            if not m or m.group(1) in ("Movable", "Device"):
+                continue
+            v = {}
+            for line in z.splitlines()[1:]:
+                f = line.split()
+                if len(f) == 2 and f[1].isdigit():
+                    v.setdefault(f[0], int(f[1]))
+                elif len(f) == 3 and f[:2] == ["pages", "free"]:
+                    v["free"] = int(f[2])
+            if not v.get("present"):
+                continue
+            have = v.get("free", 0) + (v.get("nr_zone_inactive_file", 0) +
+                                       v.get("nr_zone_active_file", 0)) // 2
+            avail += max(0, have - v.get("high", 0)) * 4 * KiB
+            managed += v.get("managed", 0) * 4 * KiB
+        return avail, managed
+
     def meminfo(self):
         """/proc/meminfo as {key: bytes}."""
         res = {}
