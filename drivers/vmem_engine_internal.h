@@ -103,6 +103,7 @@ static inline int vmem_err(struct vmem_engine *e, int err, const char *what)
 {
 	e->last_err = err;
 	e->last_what = what;
+	e->nr_errors++;
 	return err;
 }
 

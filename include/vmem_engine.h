@@ -152,6 +152,8 @@ struct vmem_engine_params {
  * @broken: set for good once the device broke a rule
  * @unplug_all_pending: an UNPLUG_ALL must succeed before anything else
  * @nr_requests: device requests sent, for tests and statistics
+ * @nr_errors: failures recorded in @last_err so far (the glue notes
+ *	when this moves, to time-stamp the last error)
  */
 struct vmem_engine {
 	struct vmem_engine_params p;
@@ -186,6 +188,7 @@ struct vmem_engine {
 	bool budget_limited;
 	unsigned int memmap_sbs;
 	u64 nr_requests;
+	u64 nr_errors;
 };
 
 int vmem_engine_init(struct vmem_engine *e,
