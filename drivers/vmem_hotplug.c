@@ -30,6 +30,7 @@
 #include "../include/vmem_budget.h"
 #include "../include/vmem_compat.h"
 #include "../include/vmem_dev.h"
+#include "../include/vmem_trace.h"
 
 #define VMEM_RESOURCE_NAME "System RAM (virtio_mem)"
 
@@ -135,6 +136,12 @@ static void vmem_fake_offline_refs(unsigned long pfn, unsigned long nr,
 					  going ? (long)n : -(long)n);
 }
 
+static void vmem_trace_block(struct vmem_dev *vm, const char *what, u64 addr,
+			     u64 size, int rc)
+{
+	trace_virtio_mem_block(dev_name(&vm->vdev->dev), what, addr, size, rc);
+}
+
 static int vmem_memory_notifier(struct notifier_block *nb,
 				unsigned long action, void *arg)
 {
@@ -152,6 +159,7 @@ static int vmem_memory_notifier(struct notifier_block *nb,
 		break;
 	case MEM_ONLINE:
 		vmem_engine_notify(e, VMEM_MEM_ONLINE, start, size);
+		vmem_trace_block(vm, "online", start, size, 0);
 		vmem_kick(vm, 0);	/* may unblock WAIT_ONLINE */
 		break;
 	case MEM_CANCEL_ONLINE:
@@ -167,6 +175,7 @@ static int vmem_memory_notifier(struct notifier_block *nb,
 		break;
 	case MEM_OFFLINE:
 		vmem_engine_notify(e, VMEM_MEM_OFFLINE, start, size);
+		vmem_trace_block(vm, "offline", start, size, 0);
 		vmem_kick(vm, 0);	/* offline memory is cheap to unplug */
 		break;
 	}
@@ -187,13 +196,18 @@ static int vmem_mm_add(void *priv, u64 addr, u64 size, bool memmap)
 				       flags);
 	/* See vmem_compat_memmap_on_memory(): how 6.1 says "not here". */
 	if (memmap && rc == -EINVAL)
-		return -EOPNOTSUPP;
+		rc = -EOPNOTSUPP;
+	vmem_trace_block(vm, memmap ? "add_memmap_on_memory" : "add", addr,
+			 size, rc);
 	return rc;
 }
 
 static int vmem_mm_remove(void *priv, u64 addr, u64 size)
 {
-	return remove_memory(addr, size);
+	int rc = remove_memory(addr, size);
+
+	vmem_trace_block(priv, "remove", addr, size, rc);
+	return rc;
 }
 
 /*
@@ -272,14 +286,21 @@ static int vmem_take_back(unsigned long pfn, unsigned long nr)
 
 static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
 {
-	int rc = vmem_check_reserve(priv, addr, size);
+	struct vmem_dev *vm = priv;
+	int rc = vmem_check_reserve(vm, addr, size);
 
-	return rc ? rc : vmem_take_back(PHYS_PFN(addr), PHYS_PFN(size));
+	if (!rc)
+		rc = vmem_take_back(PHYS_PFN(addr), PHYS_PFN(size));
+	if (rc)
+		atomic64_inc(&vm->stats.fake_offline_failures);
+	vmem_trace_block(vm, "fake_offline", addr, size, rc);
+	return rc;
 }
 
 static void vmem_mm_fake_online(void *priv, u64 addr, u64 size)
 {
 	vmem_give_pages(PHYS_PFN(addr), PHYS_PFN(size));
+	vmem_trace_block(priv, "fake_online", addr, size, 0);
 }
 
 /*
@@ -352,10 +373,9 @@ static int vmem_take_runs(unsigned long pfn, unsigned int nr,
  * The first @memmap bytes of a block with its memmap on it are neither
  * checked nor taken back: the offline skips them.
  */
-static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size,
-				      u64 memmap)
+static int vmem_offline_and_remove(struct vmem_dev *vm, u64 addr, u64 size,
+				   u64 memmap)
 {
-	struct vmem_dev *vm = priv;
 	unsigned long pfn = PHYS_PFN(addr + memmap);
 	unsigned int i, nr = PHYS_PFN(size - memmap) / pageblock_nr_pages;
 	unsigned long *taken;
@@ -392,6 +412,18 @@ static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size,
 		}
 	}
 	bitmap_free(taken);
+	return rc;
+}
+
+static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size,
+				      u64 memmap)
+{
+	struct vmem_dev *vm = priv;
+	int rc = vmem_offline_and_remove(vm, addr, size, memmap);
+
+	if (rc)
+		atomic64_inc(&vm->stats.offline_and_remove_failures);
+	vmem_trace_block(vm, "offline_and_remove", addr, size, rc);
 	return rc;
 }
 

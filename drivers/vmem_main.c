@@ -232,6 +232,7 @@ static void vmem_config_work(struct work_struct *work)
 				     new.usable_region_size);
 	mutex_unlock(&vm->engine.lock);
 	vmem_kick(vm, 0);
+	vmem_sysfs_notify(vm);
 }
 
 /**
@@ -295,6 +296,7 @@ static void vmem_resize_work(struct work_struct *work)
 	mutex_lock(&e->lock);
 	e->p.unplug_online = READ_ONCE(unplug_online);
 	res = vmem_engine_run(e);
+	vmem_stats_after_run(vm);
 	delay = e->retry_ms;
 	if (res == VMEM_RUN_BROKEN)
 		dev_err_ratelimited(&vm->vdev->dev, "device broken: %s: %d; no further request\n",
@@ -311,6 +313,8 @@ static void vmem_resize_work(struct work_struct *work)
 	vmem_budget_log(vm, res);
 	if (res == VMEM_RUN_RETRY || res == VMEM_RUN_WAIT_ONLINE)
 		vmem_kick(vm, delay);
+	vmem_offline_watch(vm);
+	vmem_sysfs_notify(vm);
 }
 
 static int vmem_engine_setup(struct vmem_dev *vm)
@@ -493,6 +497,7 @@ static int vmem_probe(struct virtio_device *vdev)
 	init_waitqueue_head(&vm->resp_wq);
 	INIT_WORK(&vm->config_work, vmem_config_work);
 	INIT_DELAYED_WORK(&vm->resize_work, vmem_resize_work);
+	vmem_stats_init(vm);
 
 	vmem_read_config(vdev, &vm->cfg);
 	rc = vmem_config_validate(&vm->cfg, PAGE_SIZE, &err);
@@ -527,6 +532,7 @@ static int vmem_probe(struct virtio_device *vdev)
 	}
 
 	vmem_log_config(vm);
+	vmem_debugfs_init(vm);
 	virtio_device_ready(vdev);
 	if (is_kdump_kernel())
 		vmem_kdump_setup(vm);
@@ -554,10 +560,12 @@ static void vmem_remove(struct virtio_device *vdev)
 	struct vmem_dev *vm = vdev->priv;
 
 	/* The virtio core has disabled config callbacks before this. */
+	vmem_debugfs_exit(vm);	/* waits for a self-check in progress */
 	sysfs_remove_group(&vdev->dev.kobj, &vmem_sysfs_group);
 	WRITE_ONCE(vm->removing, true);
 	cancel_work_sync(&vm->config_work);
 	cancel_delayed_work_sync(&vm->resize_work);
+	vmem_stats_exit(vm);
 	if (vm->kdump)
 		vmem_kdump_teardown(vm);
 	if (vm->engine_ready)
@@ -598,6 +606,7 @@ static int vmem_freeze(struct virtio_device *vdev)
 	WRITE_ONCE(vm->removing, true);
 	cancel_work_sync(&vm->config_work);
 	cancel_delayed_work_sync(&vm->resize_work);
+	vmem_stats_exit(vm);
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 	vm->vq = NULL;
@@ -659,9 +668,12 @@ static int __init vmem_init(void)
 
 	if (rc)
 		return rc;
+	vmem_debugfs_register();
 	rc = register_virtio_driver(&vmem_driver);
-	if (rc)
+	if (rc) {
+		vmem_debugfs_unregister();
 		vmem_hotplug_unregister();
+	}
 	return rc;
 }
 module_init(vmem_init);
@@ -669,6 +681,7 @@ module_init(vmem_init);
 static void __exit vmem_exit(void)
 {
 	unregister_virtio_driver(&vmem_driver);
+	vmem_debugfs_unregister();
 	vmem_hotplug_unregister();
 }
 module_exit(vmem_exit);

@@ -13,6 +13,7 @@
 #include <linux/virtio_config.h>
 
 #include "../include/vmem_dev.h"
+#include "../include/vmem_trace.h"
 
 void vmem_vq_done(struct virtqueue *vq)
 {
@@ -21,8 +22,12 @@ void vmem_vq_done(struct virtqueue *vq)
 	wake_up(&vm->resp_wq);
 }
 
+/*
+ * Send one request and wait for its reply. @bytes: what an ACK plugs or
+ * unplugs, for the counters. Returns the reply type, or a negative errno.
+ */
 static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
-		     u16 *state)
+		     u64 bytes, u16 *state)
 {
 	struct virtio_device *vdev = vm->vdev;
 	struct scatterlist sg_req, sg_resp, *sgs[2] = { &sg_req, &sg_resp };
@@ -40,6 +45,7 @@ static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
 	sg_init_one(&sg_req, &vm->req, sizeof(vm->req));
 	sg_init_one(&sg_resp, &vm->resp, sizeof(vm->resp));
 
+	trace_virtio_mem_request(dev_name(&vdev->dev), type, addr, nb_blocks);
 	rc = virtqueue_add_sgs(vm->vq, sgs, 1, 1, vm, GFP_KERNEL);
 	if (rc)
 		goto out;
@@ -63,28 +69,45 @@ static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
 	if (state)
 		*state = virtio16_to_cpu(vdev, vm->resp.u.state.state);
 out:
+	trace_virtio_mem_reply(dev_name(&vdev->dev), type, addr, nb_blocks, rc,
+			       state && rc >= 0 ? *state : 0);
 	mutex_unlock(&vm->req_lock);
+	vmem_stats_reply(vm, type, bytes, rc);
 	return rc;
+}
+
+static u64 vmem_bytes(struct vmem_dev *vm, u16 nb_blocks)
+{
+	return (u64)nb_blocks * vm->engine.p.block_size;
 }
 
 static int vmem_plug(void *priv, u64 addr, u16 nb_blocks)
 {
-	return vmem_send(priv, VIRTIO_MEM_REQ_PLUG, addr, nb_blocks, NULL);
+	return vmem_send(priv, VIRTIO_MEM_REQ_PLUG, addr, nb_blocks,
+			 vmem_bytes(priv, nb_blocks), NULL);
 }
 
 static int vmem_unplug(void *priv, u64 addr, u16 nb_blocks)
 {
-	return vmem_send(priv, VIRTIO_MEM_REQ_UNPLUG, addr, nb_blocks, NULL);
+	return vmem_send(priv, VIRTIO_MEM_REQ_UNPLUG, addr, nb_blocks,
+			 vmem_bytes(priv, nb_blocks), NULL);
 }
 
+/* Counts what the device had plugged just before as unplugged. */
 static int vmem_unplug_all(void *priv)
 {
-	return vmem_send(priv, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0, NULL);
+	struct vmem_dev *vm = priv;
+	u64 plugged;
+
+	virtio_cread_le(vm->vdev, struct virtio_mem_config, plugged_size,
+			&plugged);
+	return vmem_send(vm, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0, plugged, NULL);
 }
 
 static int vmem_state(void *priv, u64 addr, u16 nb_blocks, u16 *state)
 {
-	return vmem_send(priv, VIRTIO_MEM_REQ_STATE, addr, nb_blocks, state);
+	return vmem_send(priv, VIRTIO_MEM_REQ_STATE, addr, nb_blocks, 0,
+			 state);
 }
 
 const struct vmem_device_ops vmem_virtio_ops = {

@@ -68,6 +68,13 @@ static inline bool vmem_compat_memmap_on_memory(u64 size)
 #endif
 }
 
+/* Tracepoints: __assign_str() lost its source argument in 6.10. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define vmem_assign_str(dst, src)	__assign_str(dst)
+#else
+#define vmem_assign_str(dst, src)	__assign_str(dst, src)
+#endif
+
 /* alloc_contig_range(): its migratetype became acr_flags_t in 6.16. */
 static inline int vmem_alloc_contig_range(unsigned long start,
 					  unsigned long end)

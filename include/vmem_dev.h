@@ -13,9 +13,11 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "vmem_check.h"
 #include "vmem_config.h"
 #include "vmem_engine.h"
 #include "vmem_lifecycle.h"
+#include "vmem_stats.h"
 
 struct virtio_device;
 struct virtqueue;
@@ -50,9 +52,18 @@ struct virtqueue;
  * @bbm_safe_unplug: Big-Block Mode takes used memory back before offlining
  * @budget_logged: the log said plugging is limited by kernel memory,
  *	and no target was reached since (only the resize work touches it)
+ * @stats: counters and the offline watch (see its own locking rules)
+ * @debugfs: our debugfs directory (the block map and the self-check)
+ * @check_lock: see below
+ * @check: the result of the last self-check, for reading back
+ * @check_done: a self-check ran since probe
+ * @check_err: its return value
  *
  * Locking:
- * - @lock (mutex) guards @cfg, @nid and @last_result after probe.
+ * - @lock (mutex) guards @cfg, @nid and @last_result after probe, and
+ *   the offline watch and notified lines of @stats.
+ * - @check_lock (mutex) guards @check, @check_done and @check_err; it is
+ *   taken before engine.lock.
  * - @req_lock (mutex) guards @req and @resp: one request in flight.
  * - engine.lock guards the books; taken by the resize work and, across
  *   an online/offline transition of one of our blocks, by the memory
@@ -90,6 +101,12 @@ struct vmem_dev {
 #endif
 	bool bbm_safe_unplug;
 	bool budget_logged;
+	struct vmem_stats stats;
+	struct dentry *debugfs;
+	struct mutex check_lock; /* guards check, check_done, check_err */
+	struct vmem_check_result check;
+	bool check_done;
+	int check_err;
 };
 
 extern const struct attribute_group vmem_sysfs_group;
@@ -103,5 +120,10 @@ int vmem_hotplug_register(void);
 void vmem_hotplug_unregister(void);
 void vmem_hotplug_kick_all(void);
 void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms);
+void vmem_sysfs_notify(struct vmem_dev *vm);
+void vmem_debugfs_init(struct vmem_dev *vm);
+void vmem_debugfs_exit(struct vmem_dev *vm);
+void vmem_debugfs_register(void);
+void vmem_debugfs_unregister(void);
 
 #endif /* _VMEM_DEV_H */
