@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmemctl: the virtio-mem devices of this machine as the driver shows them
+ * in sysfs (/sys/bus/virtio/devices/virtio<N>/virtio_mem/), and a live view
+ * of a resize. See vmemctl(8).
+ *
+ *   vmemctl status [--json] [DEVICE...]
+ *   vmemctl watch [--timeout SEC] [--interval MS] [--json] [--plain]
+ *                 [DEVICE...]
+ *
+ * --root DIR prefixes every path (tests run it on a fake tree). Libc only
+ * and built static, so it can be copied into a busybox initramfs.
+ *
+ * Exit: 0 success (watch: every device reached its request), 1 no device
+ * or a device not found, 2 watch timed out, 64 usage error, 128 + signal
+ * when watch was interrupted (130 for SIGINT).
+ *
+ * This file: main(), the options and the help text. The devices are found
+ * and read in vmemctl_sysfs.c, shown by vmemctl_status.c and
+ * vmemctl_watch.c with the helpers of vmemctl_format.c (sizes, safe text,
+ * JSON); vmemctl_util.c has die() and the allocators that cannot fail.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmemctl.h"
+
+#ifndef VMEMCTL_VERSION
+#define VMEMCTL_VERSION "1.0"
+#endif
+
+#define EXIT_USAGE	64
+
+static void print_usage(FILE *f)
+{
+	fputs("Usage: vmemctl [--root DIR] COMMAND [OPTION...] [DEVICE...]\n"
+	      "\n"
+	      "Show the virtio-mem devices (virtio<N>) from the driver's sysfs.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status [--json] [DEVICE...]\n"
+	      "      one line per device: node, block size, requested, plugged,\n"
+	      "      usable region, mode, state, offline memory and request\n"
+	      "      replies (ack/nack/busy/error); --json: every attribute\n"
+	      "  watch [--timeout SEC] [--interval MS] [--plain] [--json]\n"
+	      "        [DEVICE...]\n"
+	      "      follow plugged_size toward requested_size until every\n"
+	      "      device reached it and is idle; exit 0, or 2 on timeout\n"
+	      "      (default 60 s; sampled every 200 ms)\n"
+	      "  help\n"
+	      "      this text\n"
+	      "\n"
+	      "Options:\n"
+	      "  --root DIR     prefix every sysfs path with DIR\n"
+	      "  --json         JSON (watch: one object per line)\n"
+	      "  --plain        watch: plain lines even on a terminal\n"
+	      "  -h, --help     this text\n"
+	      "  --version      the version\n"
+	      "\n"
+	      "Exit: 0 ok, 1 no device, 2 watch timed out, 64 usage,\n"
+	      "130 watch interrupted. See vmemctl(8).\n", f);
+}
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fputs("vmemctl: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	print_usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Is @a the option @name, as "--name" or "--name=VALUE"? */
+static bool opt_is(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(a, name, n) && (!a[n] || a[n] == '=');
+}
+
+/* The value of the option at argv[*i]: after its '=', or the next one. */
+static const char *opt_value(char **argv, int argc, int *i)
+{
+	char *eq = strchr(argv[*i], '=');
+
+	if (eq)
+		return eq + 1;
+	if (*i + 1 >= argc)
+		usage_error("%s needs a value", argv[*i]);
+	return argv[++*i];
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	const char *v;
+	bool dashdash = false;
+	char *end;
+	int i;
+
+	o->root = "";
+	o->timeout = 60;
+	o->interval = 200;
+	o->names = xmalloc(argc * sizeof(*o->names));
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (dashdash || a[0] != '-' || !a[1]) {
+			if (!o->cmd)
+				o->cmd = a;
+			else
+				o->names[o->nr_names++] = a;
+		} else if (!strcmp(a, "--")) {
+			dashdash = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--version")) {
+			printf("vmemctl %s\n", VMEMCTL_VERSION);
+			exit(0);
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
+		} else if (!strcmp(a, "--plain")) {
+			o->plain = true;
+			o->watch_opt = true;
+		} else if (opt_is(a, "--root")) {
+			o->root = opt_value(argv, argc, &i);
+		} else if (opt_is(a, "--timeout")) {
+			v = opt_value(argv, argc, &i);
+			errno = 0;
+			o->timeout = strtod(v, &end);
+			if (errno || end == v || *end || !(o->timeout >= 0) ||
+			    o->timeout > 1e9)
+				usage_error("bad --timeout '%s' (seconds)", v);
+			o->watch_opt = true;
+		} else if (opt_is(a, "--interval")) {
+			v = opt_value(argv, argc, &i);
+			errno = 0;
+			o->interval = strtol(v, &end, 10);
+			if (errno || end == v || *end || o->interval < 1 ||
+			    o->interval > 3600000)
+				usage_error("bad --interval '%s' (milliseconds)",
+					    v);
+			o->watch_opt = true;
+		} else {
+			usage_error("unknown option '%s'", a);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+
+	parse_args(argc, argv, &o);
+	if (!o.cmd)
+		usage_error("%s", "no command");
+	if (!strcmp(o.cmd, "help")) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(o.cmd, "status")) {
+		if (o.watch_opt)
+			usage_error("%s", "--timeout, --interval and --plain are watch options");
+		return cmd_status(&o);
+	}
+	if (!strcmp(o.cmd, "watch"))
+		return cmd_watch(&o);
+	usage_error("unknown command '%s'", o.cmd);
+	return EXIT_USAGE;
+}
