@@ -18,21 +18,49 @@
 # make bench          resize timings, ours against the stock driver
 #                     (BENCH_ARGS="--repeat 5" and more: see bench.py)
 # make setup          fetch/install everything (the targets call it anyway)
+# make install        build, then install virtio_mem.ko into
+#                     $(INSTALL_MOD_PATH)/lib/modules/<release>/updates/ with
+#                     the kernel's modules_install and run depmod
+#                     (KDIR=, INSTALL_MOD_PATH=; Documentation/install.rst)
+# NO_SETUP=1          never run scripts/setup.sh: for DKMS and packagers,
+#                     whose machine has its compiler and KDIR already
 
 export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
 
-SETUP := $(CURDIR)/scripts/setup.sh
+SETUP := $(if $(NO_SETUP),true,$(CURDIR)/scripts/setup.sh)
 # Shell snippet: KDIR from the command line, else the cached Debian headers.
 KDIR_SH = kdir='$(KDIR)'; if [ -z "$$kdir" ]; then $(SETUP) guest && \
 	. $(VMEM_CACHE)/guest.env && kdir=$$GUEST_KDIR; \
 	else $(SETUP) packages; fi
+# Shell snippet, after KDIR_SH: kver, the release of the kernel in $kdir as
+# its modules' vermagic and uname -r give it (UTS_RELEASE). Not `make
+# kernelrelease` nor include/config/kernel.release: in Debian's headers both
+# say 6.1.NNN, and only .kernelvariables (an override the kernel's Makefile
+# includes) says 6.1.0-NN-amd64.
+KVER_SH = kver=$$(sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	"$$kdir/include/generated/utsrelease.h" 2>/dev/null); \
+	[ -n "$$kver" ] || kver=$$($(MAKE) -s --no-print-directory -C "$$kdir" \
+	kernelrelease); [ -n "$$kver" ] || { echo "no kernel release in $$kdir" >&2; exit 1; }
 
-.PHONY: all modules clean setup check kunit qemu-test run test bench soak
+.PHONY: all modules install clean setup check kunit qemu-test run test bench soak
 
 all: modules
 
 modules:
 	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m modules
+
+# INSTALL_MOD_DIR=updates: depmod prefers it to the in-tree driver in
+# kernel/. modules_install signs and strips as the kernel is configured to
+# (Debian's headers have no signing key: "sign-file: ... No such file" is
+# expected there and harmless). Its own depmod runs only beside a
+# System.map, so depmod runs here, for the release the module is for.
+install: modules
+	@$(KDIR_SH); $(KVER_SH); \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m INSTALL_MOD_DIR=updates \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(abspath $(INSTALL_MOD_PATH))) \
+		KERNELRELEASE="$$kver" modules_install && \
+	echo "  DEPMOD  $(abspath $(INSTALL_MOD_PATH))/lib/modules/$$kver" && \
+	depmod $(if $(INSTALL_MOD_PATH),-b "$(abspath $(INSTALL_MOD_PATH))") "$$kver"
 
 setup:
 	@$(SETUP) all
@@ -49,7 +77,19 @@ $(MEMFILL): tools/memfill.c
 	@$(SETUP) packages
 	$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
-qemu-test: modules $(MEMFILL)
+# Static guest helper of the sysfs poll() test.
+POLLWAIT := tools/qemu/pollwait
+$(POLLWAIT): tools/qemu/pollwait.c
+	@$(SETUP) packages
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
+
+# The operators' tool (its own Makefile: it is also built alone).
+VMEMCTL := tools/vmemctl/vmemctl
+$(VMEMCTL): $(wildcard tools/vmemctl/*.c tools/vmemctl/*.h)
+	@$(SETUP) packages
+	$(MAKE) -C tools/vmemctl
+
+qemu-test: modules $(MEMFILL) $(POLLWAIT) $(VMEMCTL)
 	@KERNEL='$(KERNEL)' scripts/qemu-test.sh
 
 soak: modules $(MEMFILL)
@@ -67,4 +107,5 @@ test:
 
 clean:
 	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m clean
-	rm -f $(MEMFILL)
+	rm -f $(MEMFILL) $(POLLWAIT)
+	$(MAKE) -C tools/vmemctl clean

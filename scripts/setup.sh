@@ -23,7 +23,7 @@ mkdir -p "$CACHE"
 PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
 	kmod cpio xz-utils zstd rsync python3 ca-certificates perl git
 	qemu-system-x86 busybox-static sparse coccinelle ocaml-nox ocaml-findlib
-	python3-docutils"
+	python3-docutils dkms udev tmux man-db"
 
 log() { echo "setup: $*" >&2; }
 

@@ -3,7 +3,8 @@
 #
 # make test: every check CI runs: static checks, KUnit under UML and in
 # the debug x86 guest, the QEMU suite on Debian's kernel and on the
-# debug kernel, and a short soak on both. Each stage prints "PASS: <case>" and
+# debug kernel, a short soak on both, the tool's host tests, and make
+# install, DKMS and the in-tree build. Each stage prints "PASS: <case>" and
 # "FAIL: <case>" lines; this script counts them and ends with the line
 # "N passed, N failed". A stage that fails without naming a case counts
 # as one failed case of its own.
@@ -30,13 +31,17 @@ stage() {
 
 stage check scripts/check.sh
 stage kunit scripts/kunit.sh
-stage build make -s modules tools/memfill
+stage build make -s modules tools/memfill tools/qemu/pollwait \
+	tools/vmemctl/vmemctl
 
 # Under TCG a guest mostly waits (for the device, for a settle time), so
 # the Debian-kernel and the debug-kernel stages run side by side, each
 # line tagged with its kernel. The debug kernel (lockdep, KASAN,
 # DEBUG_VM) is built once and cached.
 debian() {
+	stage tool make -s -C tools/vmemctl test
+	stage install scripts/install-check.sh install dkms
+	stage intree scripts/install-check.sh intree
 	stage qemu env KERNEL=debian scripts/qemu-test.sh
 	stage soak-debian env KERNEL=debian SOAK_STEPS=15 scripts/soak.sh
 }
