@@ -20,6 +20,7 @@ import fnmatch
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -35,6 +36,7 @@ SYSFS_ATTRS = ("addr", "region_size", "usable_region_size", "block_size",
 
 from qcheck import TestFailure, check  # noqa: E402
 import lifecycle_cases  # noqa: E402
+import observe_cases  # noqa: E402
 import resize_cases  # noqa: E402
 import scale_cases  # noqa: E402
 
@@ -59,12 +61,17 @@ def group_config(name, args):
                                            region_size=4 * GiB),
                                  MemDevice("vm1", node=1,
                                            region_size=2 * GiB)], **base)
-    blocks = {"movable": 2 * MiB, "offline": 2 * MiB,
+    blocks = {"movable": 2 * MiB, "offline": 2 * MiB, "udev": 2 * MiB,
               "bbm128": 128 * MiB, "bbm1g": 1 * GiB}
     if name in blocks:
-        if name != "offline":
+        if name not in ("offline", "udev"):
             base["append"] = "memhp_default_state=online_movable"
-        base["extra_files"] = {resize_cases.MEMFILL: args.memfill}
+        base["extra_files"] = {resize_cases.MEMFILL: args.memfill,
+                               observe_cases.POLLWAIT: args.pollwait}
+        if os.path.exists(args.vmemctl):
+            base["extra_files"][observe_cases.VMEMCTL] = args.vmemctl
+        if name == "udev":
+            base["extra_files"].update(udev_files())
         return VMConfig(devices=[MemDevice("vm0", block_size=blocks[name],
                                            region_size=8 * GiB)], **base)
     if name in ("scale", "scale_mom"):
@@ -86,6 +93,28 @@ def group_config(name, args):
         return VMConfig(devices=[MemDevice("vm0", region_size=4 * GiB)],
                         **base)
     raise ValueError(name)
+
+
+def udev_files():
+    """systemd-udevd with its libraries, and the project's udev rule."""
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    udevadm = "/bin/udevadm"
+    if not os.path.exists(udevadm):
+        raise TestFailure("%s missing: the udev package is not installed "
+                          "(scripts/setup.sh installs it)" % udevadm)
+    files = {udevadm: udevadm, "/lib/systemd/systemd-udevd": udevadm,
+             "/etc/udev/rules.d/80-virtio-mem.rules":
+             os.path.join(top, "udev", "80-virtio-mem.rules"),
+             "/usr/lib/udev/virtio-mem-online":
+             os.path.join(top, "udev", "virtio-mem-online")}
+    out = subprocess.run(["ldd", udevadm], capture_output=True, text=True,
+                         check=True).stdout
+    for m in re.finditer(r"(/\S+\.so[.\d]*)", out):
+        lib = m.group(1)
+        files[lib] = os.path.realpath(lib)
+        # Libraries come from /lib even when the guest asks /usr/lib.
+        files[lib.replace("/usr/lib/", "/lib/")] = os.path.realpath(lib)
+    return files
 
 
 class Guest:
@@ -433,6 +462,13 @@ case("force_bbm", "movable")(resize_cases.force_bbm)
 case("bbm_128m", "bbm128")(resize_cases.bbm_128m)
 case("bbm_data_integrity", "bbm128")(resize_cases.data_integrity)
 case("bbm_1g", "bbm1g")(resize_cases.bbm_1g)
+case("sysfs_counters", "movable")(observe_cases.sysfs_counters)
+case("sysfs_poll", "movable")(observe_cases.sysfs_poll)
+case("tracepoints", "movable")(observe_cases.tracepoints)
+case("debugfs_selfcheck", "movable")(observe_cases.debugfs_selfcheck)
+case("tool_status_watch", "movable")(observe_cases.tool_status_watch)
+case("offline_warning", "offline")(observe_cases.offline_warning)
+case("udev_rule", "udev")(observe_cases.udev_rule)
 
 
 # ---------------------------------------------------------------------------
@@ -536,6 +572,10 @@ def run_cases(cases, args):
                     print("SKIP: %s: KASAN's shadow of a 64 GiB region "
                           "does not fit a 1 GiB guest" % name, flush=True)
                     continue
+                if group == "udev" and not args.moddir:
+                    print("SKIP: %s: the debug kernel has no CONFIG_NET: "
+                          "systemd-udevd needs netlink" % name, flush=True)
+                    continue
                 if name.startswith("suspend") and not args.moddir:
                     print("SKIP: %s: the debug kernel has no "
                           "CONFIG_SUSPEND" % name, flush=True)
@@ -568,6 +608,12 @@ def main():
     p.add_argument("--memfill", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "memfill"),
         help="the static guest workload (make tools/memfill)")
+    p.add_argument("--pollwait", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "pollwait"),
+        help="the static poll() helper (make tools/qemu/pollwait)")
+    p.add_argument("--vmemctl", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "vmemctl",
+        "vmemctl"), help="the tool (make tools/vmemctl/vmemctl)")
     p.add_argument("--list", action="store_true", help="list cases")
     p.add_argument("--keep", action="store_true",
                    help="keep the guests' work directories")
