@@ -6,6 +6,9 @@
  * the device about every range of the usable region with STATE requests
  * and compares the answers with the books (vmem_engine_check_device());
  * each mismatch goes to the log, the totals to the log and to the file.
+ * The check holds the engine lock throughout (a STATE request per run of
+ * subblocks): resizing waits for it. It is refused while the device is
+ * suspended or going away, and before the UNPLUG_ALL of probe.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -110,6 +113,15 @@ static ssize_t vmem_debugfs_write(struct file *file, const char __user *ubuf,
 		return -ENODEV;
 	mutex_lock(&vm->check_lock);
 	mutex_lock(&vm->engine.lock);
+	/*
+	 * Not while suspended or going away (the queue may be gone), nor
+	 * before the UNPLUG_ALL of probe (the books are empty until then).
+	 */
+	if (READ_ONCE(vm->removing) || vm->engine.unplug_all_pending) {
+		mutex_unlock(&vm->engine.lock);
+		mutex_unlock(&vm->check_lock);
+		return -EBUSY;
+	}
 	rc = vmem_engine_check_device(&vm->engine, r, vmem_debugfs_report, vm);
 	vmem_stats_after_run(vm);
 	mutex_unlock(&vm->engine.lock);
@@ -121,6 +133,7 @@ static ssize_t vmem_debugfs_write(struct file *file, const char __user *ubuf,
 		dev_info(&vm->vdev->dev, "check: %llu ranges, %llu bytes, %llu mismatches, %llu failed requests\n",
 			 r->ranges, r->bytes, r->mismatches, r->failed);
 	mutex_unlock(&vm->check_lock);
+	vmem_sysfs_notify(vm);	/* an invalid reply breaks the device */
 	return rc ? rc : count;
 }
 

@@ -117,6 +117,7 @@ static void vmem_offline_work(struct work_struct *work)
 void vmem_stats_init(struct vmem_dev *vm)
 {
 	INIT_DELAYED_WORK(&vm->stats.offline_work, vmem_offline_work);
+	mutex_init(&vm->stats.notify_lock);
 }
 
 /* After vm->removing is set: nothing queues the watch again. */

@@ -114,12 +114,16 @@ static ssize_t subblock_size_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(subblock_size);
 
-/* Milliseconds until the resize work's retry, 0 if none is due later. */
+/*
+ * Milliseconds until the resize work's retry, 0 if none is due later. A
+ * kick (mod_delayed_work() with no delay) deletes the timer but leaves
+ * its old expiry: only an armed timer counts.
+ */
 static unsigned int vmem_retry_in_ms(struct vmem_dev *vm)
 {
 	long left;
 
-	if (!delayed_work_pending(&vm->resize_work))
+	if (!timer_pending(&vm->resize_work.timer))
 		return 0;
 	left = (long)(READ_ONCE(vm->resize_work.timer.expires) - jiffies);
 	return left > 0 ? jiffies_to_msecs(left) : 0;
@@ -233,15 +237,16 @@ void vmem_sysfs_notify(struct vmem_dev *vm)
 	enum vmem_retry_kind kind;
 	bool st, rt;
 
+	/* Read and compare in one go: three works call this. */
+	mutex_lock(&s->notify_lock);
 	vmem_state_line(vm, state, sizeof(state));
 	kind = vmem_retry_line(vm, retry, sizeof(retry));
-	mutex_lock(&vm->lock);
 	st = strcmp(state, s->state);
 	if (st)
 		strscpy(s->state, state, sizeof(s->state));
 	rt = kind != s->retry;
 	s->retry = kind;
-	mutex_unlock(&vm->lock);
+	mutex_unlock(&s->notify_lock);
 	if (st)
 		sysfs_notify(&vm->vdev->dev.kobj, "virtio_mem", "state");
 	if (rt)

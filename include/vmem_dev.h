@@ -61,7 +61,7 @@ struct virtqueue;
  *
  * Locking:
  * - @lock (mutex) guards @cfg, @nid and @last_result after probe, and
- *   the offline watch and notified lines of @stats.
+ *   the offline watch of @stats.
  * - @check_lock (mutex) guards @check, @check_done and @check_err; it is
  *   taken before engine.lock.
  * - @req_lock (mutex) guards @req and @resp: one request in flight.

@@ -8,6 +8,7 @@
 #define _VMEM_STATS_H
 
 #include <linux/atomic.h>
+#include <linux/mutex.h>
 #include <linux/time64.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -31,13 +32,16 @@
  * @offline_since: jiffies since which added memory is offline, 0 if none
  * @offline_warned: the log said so, for this stretch of offline memory
  * @left_offline: bytes offline past the bound (0 otherwise), for sysfs
+ * @notify_lock: see below
  * @state: the state line last notified (sysfs_notify() on change)
  * @retry: the kind of retry_state line last notified (its countdown is
  *	no news)
  *
  * Locking: the atomics need none. engine.lock guards @seen_errors and
- * @last_err_time; vmem_dev.lock guards the offline watch and @state and
- * @retry; @left_offline is read with READ_ONCE().
+ * @last_err_time; vmem_dev.lock guards the offline watch; @notify_lock
+ * guards @state and @retry from reading the lines to storing them (it is
+ * taken before vmem_dev.lock and engine.lock); @left_offline is read with
+ * READ_ONCE().
  */
 struct vmem_stats {
 	atomic64_t req[VMEM_STATS_TYPES][VMEM_STATS_REPLIES];
@@ -51,6 +55,7 @@ struct vmem_stats {
 	unsigned long offline_since;
 	bool offline_warned;
 	u64 left_offline;
+	struct mutex notify_lock; /* guards state, retry */
 	char state[64];
 	u8 retry;
 };
