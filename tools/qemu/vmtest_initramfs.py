@@ -133,7 +133,12 @@ serve() {
 	done
 }
 echo "vmtest: serving commands on ttyS1"
-while true; do serve; sleep 1; done
+# The command loop runs in a child of init, not in init itself: processes
+# a command leaves running in the background are reparented to init when
+# it ends, and their exit (SIGCHLD to init) would cut short the read of
+# whatever command line is arriving then, losing it.
+(while true; do serve; sleep 1; done) &
+while true; do wait; sleep 1; done
 """
 
 
