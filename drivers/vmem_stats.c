@@ -38,7 +38,21 @@ void vmem_stats_reply(struct vmem_dev *vm, u16 type, u64 bytes, int resp)
 		atomic64_add(bytes, &s->bytes_plugged);
 	else
 		atomic64_add(bytes, &s->bytes_unplugged);
-	/* Readers block on engine.lock until the books follow. */
+	/*
+	 * The caller holds the engine lock: sysfs_notify() (kernfs locks)
+	 * runs from a work instead. Pollers then read the books once the
+	 * engine lock is free. Not while going away: remove frees @vm.
+	 */
+	if (!READ_ONCE(vm->removing))
+		queue_work(system_freezable_wq, &s->notify_work);
+}
+
+static void vmem_notify_work(struct work_struct *work)
+{
+	struct vmem_stats *s = container_of(work, struct vmem_stats,
+					    notify_work);
+	struct vmem_dev *vm = container_of(s, struct vmem_dev, stats);
+
 	sysfs_notify(&vm->vdev->dev.kobj, "virtio_mem", "plugged_size");
 }
 
@@ -117,11 +131,16 @@ static void vmem_offline_work(struct work_struct *work)
 void vmem_stats_init(struct vmem_dev *vm)
 {
 	INIT_DELAYED_WORK(&vm->stats.offline_work, vmem_offline_work);
+	INIT_WORK(&vm->stats.notify_work, vmem_notify_work);
 	mutex_init(&vm->stats.notify_lock);
 }
 
-/* After vm->removing is set: nothing queues the watch again. */
+/*
+ * After vm->removing is set and the resize work is stopped: nothing
+ * queues the watch or a notification again.
+ */
 void vmem_stats_exit(struct vmem_dev *vm)
 {
 	cancel_delayed_work_sync(&vm->stats.offline_work);
+	cancel_work_sync(&vm->stats.notify_work);
 }

@@ -28,6 +28,8 @@
  *	removed
  * @seen_errors: engine.nr_errors when @last_err_time was taken
  * @last_err_time: wall time (UTC) the engine's last error was seen
+ * @notify_work: wakes plugged_size's pollers after an ACK, from outside
+ *	the engine lock the ACK came under
  * @offline_work: looks again once memory stayed offline for the bound
  * @offline_since: jiffies since which added memory is offline, 0 if none
  * @offline_warned: the log said so, for this stretch of offline memory
@@ -51,6 +53,7 @@ struct vmem_stats {
 	atomic64_t offline_and_remove_failures;
 	u64 seen_errors;
 	time64_t last_err_time;
+	struct work_struct notify_work;
 	struct delayed_work offline_work;
 	unsigned long offline_since;
 	bool offline_warned;
