@@ -40,15 +40,11 @@ static int vmem_check_range(struct vmem_check_ctx *c, u64 addr, u64 size,
 	for (; size; addr += n, size -= n) {
 		n = min(size, max);
 		c->r->ranges++;
-		e->nr_requests++;
 		got = U16_MAX;
-		rc = vmem_resp_to_errno(e->dev->state(e->dev_priv, addr,
-						      n / e->p.block_size,
-						      &got));
-		if (rc == -EPROTO) {
-			e->broken = true;
-			return vmem_err(e, rc, "state");
-		}
+		rc = vmem_call(e, VIRTIO_MEM_REQ_STATE, addr,
+			       n / e->p.block_size, &got);
+		if (rc == -EPROTO)
+			return rc;
 		if (rc) {
 			c->r->failed++;
 			continue;
@@ -68,35 +64,19 @@ static int vmem_check_range(struct vmem_check_ctx *c, u64 addr, u64 size,
 	return 0;
 }
 
-/**
- * vmem_engine_check_device() - compare the books with the device
- * @e: the engine, e->lock held
- * @r: the result, filled in
- * @report: called for each mismatching range, or NULL
- * @arg: its argument
- *
- * Return: 0 when the whole usable region was asked about (see @r for
- * what was found), -EPROTO if the device broke the protocol (the engine
- * stops using it), -ENODEV if it is broken already.
- */
-int vmem_engine_check_device(struct vmem_engine *e,
-			     struct vmem_check_result *r,
-			     vmem_check_report_t report, void *arg)
+static int vmem_check_locked(struct vmem_check_ctx *c)
 {
-	struct vmem_check_ctx c = { e, r, report, arg };
+	struct vmem_engine *e = c->e;
 	u64 usable_end = e->p.addr + e->usable, end, mb, a;
 	unsigned int sb, run;
 	bool plugged;
 	int rc;
 
 	lockdep_assert_held(&e->lock);
-	memset(r, 0, sizeof(*r));
-	if (e->broken)
-		return -ENODEV;
-	/* Before the first whole memory block: never plugged. */
+	/* Before the first whole block: never plugged. */
 	end = min(e->first_mb, usable_end);
 	if (end > e->p.addr) {
-		rc = vmem_check_range(&c, e->p.addr, end - e->p.addr, false);
+		rc = vmem_check_range(c, e->p.addr, end - e->p.addr, false);
 		if (rc)
 			return rc;
 	}
@@ -111,40 +91,72 @@ int vmem_engine_check_device(struct vmem_engine *e,
 			     sb_usable(e, mb, sb + run); run++)
 				;
 			end = min(a + (u64)run * e->p.sb_size, usable_end);
-			rc = vmem_check_range(&c, a, end - a, plugged);
+			rc = vmem_check_range(c, a, end - a, plugged);
 			if (rc)
 				return rc;
 		}
 	}
-	/* After the last whole memory block: never plugged either. */
+	/* After the last whole block: never plugged either. */
 	a = e->first_mb + e->nr_mbs * e->p.mb_size;
 	if (a < usable_end)
-		return vmem_check_range(&c, a, usable_end - a, false);
+		return vmem_check_range(c, a, usable_end - a, false);
 	return 0;
 }
 
 /**
- * vmem_engine_mb_map() - the subblock map of one memory block, as text
- * @e: the engine, e->lock held
- * @mb: the memory block
+ * vmem_check_device() - compare the books with the device
+ * @e: the engine; takes its run lock (a resize waits for the check)
+ * @r: the result, filled in
+ * @report: called for each mismatching range (run lock held), or NULL
+ * @arg: its argument
+ *
+ * Return: 0 when the whole usable region was asked about (see @r for
+ * what was found), -EPROTO if the device broke the protocol (the engine
+ * stops using it), -ENODEV if it is broken already, -EBUSY before the
+ * UNPLUG_ALL of probe succeeded (the books are empty until then).
+ */
+int vmem_check_device(struct vmem_engine *e, struct vmem_check_result *r,
+		      vmem_check_report_t report, void *arg)
+{
+	struct vmem_check_ctx c = { e, r, report, arg };
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	mutex_lock(&e->lock);
+	if (READ_ONCE(e->broken))
+		rc = -ENODEV;
+	else if (e->unplug_all_pending)
+		rc = -EBUSY;
+	else
+		rc = vmem_check_locked(&c);
+	mutex_unlock(&e->lock);
+	return rc;
+}
+
+/**
+ * vmem_check_mb_map() - the subblock map of one block, as text
+ * @e: the engine; only its state lock is taken
+ * @mb: the block
  * @buf: where the map goes: one character per subblock ('#' plugged,
  *	'.' not) if there are at most VMEM_MAP_CHARS, else runs such as
  *	"64# 448." (count and character)
  * @len: size of @buf; the map is cut short if it does not fit
+ * @state: where the block's enum vmem_mb_state goes
  *
  * Return: the number of plugged subblocks of @mb.
  */
-unsigned int vmem_engine_mb_map(struct vmem_engine *e, u64 mb, char *buf,
-				size_t len)
+unsigned int vmem_check_mb_map(struct vmem_engine *e, u64 mb, char *buf,
+			       size_t len, enum vmem_mb_state *state)
 {
 	unsigned int sb, run, n = 0;
 	size_t pos = 0;
 	bool plugged;
 
-	lockdep_assert_held(&e->lock);
 	if (!len)
 		return 0;
 	buf[0] = '\0';
+	spin_lock(&e->state_lock);
+	*state = e->mb_state[mb];
 	for (sb = 0; sb < e->sbs_per_mb; sb += run) {
 		plugged = sb_plugged(e, mb, sb);
 		for (run = 1; sb + run < e->sbs_per_mb &&
@@ -164,5 +176,17 @@ unsigned int vmem_engine_mb_map(struct vmem_engine *e, u64 mb, char *buf,
 					 plugged ? '#' : '.');
 		}
 	}
+	spin_unlock(&e->state_lock);
 	return n;
+}
+
+/**
+ * vmem_check_nr_blocks() - how many blocks vmem_check_mb_map() knows
+ * @e: the engine
+ *
+ * Return: the number of whole blocks in the region.
+ */
+u64 vmem_check_nr_blocks(struct vmem_engine *e)
+{
+	return e->nr_mbs;
 }

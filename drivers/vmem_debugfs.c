@@ -6,9 +6,10 @@
  * the device about every range of the usable region with STATE requests
  * and compares the answers with the books (vmem_engine_check_device());
  * each mismatch goes to the log, the totals to the log and to the file.
- * The check holds the engine lock throughout (a STATE request per run of
- * subblocks): resizing waits for it. It is refused while the device is
- * suspended or going away, and before the UNPLUG_ALL of probe.
+ * The check holds the engine's run lock throughout (a STATE request per
+ * run of subblocks): resizing waits for it, sysfs and the memory notifier
+ * do not. It is refused while the device is suspended or going away, and
+ * before the UNPLUG_ALL of probe (vmem_check_device()).
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -43,26 +44,28 @@ static const char *vmem_state_name(u16 state)
 
 static void vmem_debugfs_books(struct seq_file *m, struct vmem_dev *vm)
 {
-	struct vmem_engine *e = &vm->engine;
+	const struct vmem_engine_params *p = vmem_engine_params(vm->engine);
+	u64 mb, first, end, n_mbs = vmem_check_nr_blocks(vm->engine);
 	char map[VMEM_MAP_CHARS + 1];
+	enum vmem_mb_state state;
+	struct vmem_status st;
 	unsigned int n;
-	u64 mb;
 
-	mutex_lock(&e->lock);
-	seq_printf(m, "# %s: %s, block_size %llu, subblock_size %llu, %u subblocks per block, plugged %llu\n",
-		   dev_name(&vm->vdev->dev), e->p.bbm ? "bbm" : "sbm",
-		   e->p.block_size, e->p.sb_size, e->sbs_per_mb, e->plugged);
+	vmem_engine_status(vm->engine, &st);
+	vmem_engine_span(vm->engine, &first, &end);
+	seq_printf(m, "# %s: %s, block_size %llu, subblock_size %llu, %llu subblocks per block, plugged %llu\n",
+		   dev_name(&vm->vdev->dev), p->bbm ? "bbm" : "sbm",
+		   p->block_size, p->sb_size, p->mb_size / p->sb_size,
+		   st.plugged);
 	seq_puts(m, "# block address state plugged/subblocks map ('#' plugged)\n");
-	for (mb = 0; mb < e->nr_mbs; mb++) {
-		n = vmem_engine_mb_map(e, mb, map, sizeof(map));
-		if (e->mb_state[mb] == VMEM_MB_UNUSED && !n)
+	for (mb = 0; mb < n_mbs; mb++) {
+		n = vmem_check_mb_map(vm->engine, mb, map, sizeof(map), &state);
+		if (state == VMEM_MB_UNUSED && !n)
 			continue;	/* the rest of the region */
-		seq_printf(m, "%llu %#llx %s %u/%u %s\n", mb,
-			   e->first_mb + mb * e->p.mb_size,
-			   vmem_mb_names[e->mb_state[mb]], n, e->sbs_per_mb,
-			   map);
+		seq_printf(m, "%llu %#llx %s %u/%llu %s\n", mb,
+			   first + mb * p->mb_size, vmem_mb_names[state], n,
+			   p->mb_size / p->sb_size, map);
 	}
-	mutex_unlock(&e->lock);
 }
 
 static int vmem_debugfs_show(struct seq_file *m, void *unused)
@@ -70,7 +73,7 @@ static int vmem_debugfs_show(struct seq_file *m, void *unused)
 	struct vmem_dev *vm = m->private;
 	const struct vmem_check_result *r = &vm->check;
 
-	if (!vm->engine_ready) {
+	if (!vm->engine) {
 		seq_puts(m, "# not resizing: no books\n");
 		return 0;
 	}
@@ -107,24 +110,20 @@ static ssize_t vmem_debugfs_write(struct file *file, const char __user *ubuf,
 {
 	struct vmem_dev *vm = file_inode(file)->i_private;
 	struct vmem_check_result *r = &vm->check;
+	struct vmem_status st;
 	int rc;
 
-	if (!vm->engine_ready)
+	if (!vm->engine)
 		return -ENODEV;
 	mutex_lock(&vm->check_lock);
-	mutex_lock(&vm->engine.lock);
-	/*
-	 * Not while suspended or going away (the queue may be gone), nor
-	 * before the UNPLUG_ALL of probe (the books are empty until then).
-	 */
-	if (READ_ONCE(vm->removing) || vm->engine.unplug_all_pending) {
-		mutex_unlock(&vm->engine.lock);
+	/* Not while suspended or going away: the queue may be gone. */
+	if (!READ_ONCE(vm->ready)) {
 		mutex_unlock(&vm->check_lock);
 		return -EBUSY;
 	}
-	rc = vmem_engine_check_device(&vm->engine, r, vmem_debugfs_report, vm);
-	vmem_stats_after_run(vm);
-	mutex_unlock(&vm->engine.lock);
+	rc = vmem_check_device(vm->engine, r, vmem_debugfs_report, vm);
+	vmem_engine_status(vm->engine, &st);
+	vmem_stats_error_time(vm, st.nr_errors);
 	vm->check_done = true;
 	vm->check_err = rc;
 	if (rc)
@@ -133,7 +132,7 @@ static ssize_t vmem_debugfs_write(struct file *file, const char __user *ubuf,
 		dev_info(&vm->vdev->dev, "check: %llu ranges, %llu bytes, %llu mismatches, %llu failed requests\n",
 			 r->ranges, r->bytes, r->mismatches, r->failed);
 	mutex_unlock(&vm->check_lock);
-	vmem_sysfs_notify(vm);	/* an invalid reply breaks the device */
+	vmem_notify_pollers(vm);	/* an invalid reply breaks the device */
 	return rc ? rc : count;
 }
 
@@ -149,7 +148,6 @@ static const struct file_operations vmem_debugfs_fops = {
 /* Nothing here can fail the probe: debugfs is for debugging. */
 void vmem_debugfs_init(struct vmem_dev *vm)
 {
-	mutex_init(&vm->check_lock);
 	vm->debugfs = debugfs_create_dir(dev_name(&vm->vdev->dev),
 					 vmem_debugfs_root);
 	debugfs_create_file("map", 0600, vm->debugfs, vm, &vmem_debugfs_fops);
@@ -159,7 +157,6 @@ void vmem_debugfs_exit(struct vmem_dev *vm)
 {
 	debugfs_remove(vm->debugfs);
 	vm->debugfs = NULL;
-	mutex_destroy(&vm->check_lock);
 }
 
 /* At module load, before any device. */

@@ -1,28 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Memory hotplug glue: struct vmem_mm_ops for the engine, the online_page
- * callback and the memory notifier.
- *
- * Page states inside an online memory block of ours (6.1 rules, see
- * vmem_compat.h):
- *  - a page of a plugged subblock is the kernel's: in use or free in the
- *    buddy;
- *  - every other page is "fake-offline": PageOffline, refcount 1, not
- *    counted in the zone's managed pages, never read or written. That
- *    covers unplugged subblocks and plugged ones the driver has taken back
- *    (alloc_contig_range()) on the way to unplugging them.
- * At MEM_GOING_OFFLINE the driver drops its reference to every
- * fake-offline page (so offlining skips them) and adds them to the
- * managed count (which offlining then subtracts with the rest of the
- * block); MEM_CANCEL_OFFLINE undoes both.
+ * Memory hotplug for the engine: struct vmem_mm_ops, the looks at a range
+ * of pages the driver's offlines rely on, and a device's hotplug set-up
+ * and teardown (the engine, the region's exclusive resource, the memory
+ * group).
  */
-#include <linux/bitmap.h>
+#include <linux/delay.h>
+#include <linux/ioport.h>
+#include <linux/jiffies.h>
+#include <linux/kasan.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
-#include <linux/module.h>
-#include <linux/page_ref.h>
-#include <linux/rculist.h>
+#include <linux/pageblock-flags.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>
 #include <linux/vmstat.h>
@@ -30,111 +21,22 @@
 #include "../include/vmem_budget.h"
 #include "../include/vmem_compat.h"
 #include "../include/vmem_dev.h"
+#include "../include/vmem_mode.h"
 #include "../include/vmem_trace.h"
 
 #define VMEM_RESOURCE_NAME "System RAM (virtio_mem)"
 
-/* Devices whose memory the online_page callback decides on; RCU. */
-static LIST_HEAD(vmem_devices);
-static DEFINE_MUTEX(vmem_devices_lock); /* guards writers of vmem_devices */
-
-static struct vmem_dev *vmem_find_dev(u64 addr)
-{
-	struct vmem_dev *vm, *found = NULL;
-
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &vmem_devices, list) {
-		if (addr >= vm->start && addr < vm->end) {
-			found = vm;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	/* A device is unlisted only once none of its memory is added. */
-	return found;
-}
-
-static void vmem_set_fake_offline(unsigned long pfn, unsigned long nr,
-				  bool fresh)
-{
-	unsigned long i;
-
-	page_offline_begin();
-	for (i = 0; i < nr; i++) {
-		struct page *page = pfn_to_page(pfn + i);
-
-		/* Freshly onlined pages start reserved: offlining refuses those. */
-		if (fresh)
-			__ClearPageReserved(page);
-		__SetPageOffline(page);
-	}
-	page_offline_end();
-}
-
-/* Hand fake-offline pages [pfn, pfn + nr) to the page allocator. */
-static void vmem_give_pages(unsigned long pfn, unsigned long nr)
-{
-	unsigned long i, chunk = 1UL << VMEM_MAX_PAGE_ORDER;
-
-	page_offline_begin();
-	for (i = 0; i < nr; i++)
-		__ClearPageOffline(pfn_to_page(pfn + i));
-	page_offline_end();
-	/* Subblocks are power-of-two sized and aligned. */
-	for (i = 0; i < nr; i += chunk) {
-		chunk = min(chunk, nr - i);
-		generic_online_page(pfn_to_page(pfn + i), ilog2(chunk));
-	}
-}
-
 /*
- * The online_page callback, for every page range Linux onlines: pages of
- * plugged subblocks of our devices go to the buddy, the others stay
- * fake-offline. Runs between MEM_GOING_ONLINE and MEM_ONLINE, while the
- * engine keeps its hands off the block (see enum vmem_mem_event).
+ * How long the teardown keeps asking a device that refuses (BUSY during a
+ * migration, say) to unplug, before it leaves the rest plugged: the
+ * engine's backoff from VMEM_RETRY_MIN_MS gives about four tries.
  */
-static void vmem_online_page_cb(struct page *page, unsigned int order)
-{
-	u64 addr = page_to_phys(page), size = PAGE_SIZE << order, step, a;
-	struct vmem_dev *vm = vmem_find_dev(addr);
-	unsigned int step_order;
+#define VMEM_TEARDOWN_MS	3000
 
-	if (!vm) {
-		generic_online_page(page, order);
-		return;
-	}
-	step = min(size, vm->engine.p.sb_size);
-	step_order = ilog2(step >> PAGE_SHIFT);
-	for (a = addr; a < addr + size; a += step) {
-		if (vmem_engine_page_plugged(&vm->engine, a))
-			generic_online_page(pfn_to_page(PHYS_PFN(a)), step_order);
-		else
-			vmem_set_fake_offline(PHYS_PFN(a), step >> PAGE_SHIFT,
-					      true);
-	}
-}
-
-/* Drop (@going) or retake our reference to every fake-offline page. */
-static void vmem_fake_offline_refs(unsigned long pfn, unsigned long nr,
-				   bool going)
-{
-	unsigned long i, n = 0;
-
-	for (i = 0; i < nr; i++) {
-		struct page *page = pfn_to_page(pfn + i);
-
-		if (!PageOffline(page))
-			continue;
-		if (going)
-			page_ref_dec(page);
-		else
-			page_ref_inc(page);
-		n++;
-	}
-	if (n && VMEM_PAGEOFFLINE_6_1_RULES)
-		adjust_managed_page_count(pfn_to_page(pfn),
-					  going ? (long)n : -(long)n);
-}
+/* Memory taken back from Linux must leave it this much free, at least. */
+#define VMEM_RESERVE_MIN_PAGES	(SZ_128M >> PAGE_SHIFT)
+/* ... and at least this fraction (1/N) of RAM. */
+#define VMEM_RESERVE_DIV	32
 
 static void vmem_trace_block(struct vmem_dev *vm, const char *what, u64 addr,
 			     u64 size, int rc)
@@ -142,44 +44,13 @@ static void vmem_trace_block(struct vmem_dev *vm, const char *what, u64 addr,
 	trace_virtio_mem_block(dev_name(&vm->vdev->dev), what, addr, size, rc);
 }
 
-static int vmem_memory_notifier(struct notifier_block *nb,
-				unsigned long action, void *arg)
+/*
+ * Around one of Linux's hotplug calls: the transitions it causes are the
+ * engine's own (see vmem_dev.op_task).
+ */
+static void vmem_ours(struct vmem_dev *vm, bool begin)
 {
-	struct vmem_dev *vm = container_of(nb, struct vmem_dev, memory_nb);
-	struct memory_notify *mhp = arg;
-	u64 start = PFN_PHYS(mhp->start_pfn), size = PFN_PHYS(mhp->nr_pages);
-	struct vmem_engine *e = &vm->engine;
-
-	if (start >= vm->end || start + size <= vm->start)
-		return NOTIFY_DONE;
-
-	switch (action) {
-	case MEM_GOING_ONLINE:
-		vmem_engine_notify(e, VMEM_MEM_GOING_ONLINE, start, size);
-		break;
-	case MEM_ONLINE:
-		vmem_engine_notify(e, VMEM_MEM_ONLINE, start, size);
-		vmem_trace_block(vm, "online", start, size, 0);
-		vmem_kick(vm, 0);	/* may unblock WAIT_ONLINE */
-		break;
-	case MEM_CANCEL_ONLINE:
-		vmem_engine_notify(e, VMEM_MEM_CANCEL_ONLINE, start, size);
-		break;
-	case MEM_GOING_OFFLINE:
-		vmem_engine_notify(e, VMEM_MEM_GOING_OFFLINE, start, size);
-		vmem_fake_offline_refs(mhp->start_pfn, mhp->nr_pages, true);
-		break;
-	case MEM_CANCEL_OFFLINE:
-		vmem_fake_offline_refs(mhp->start_pfn, mhp->nr_pages, false);
-		vmem_engine_notify(e, VMEM_MEM_CANCEL_OFFLINE, start, size);
-		break;
-	case MEM_OFFLINE:
-		vmem_engine_notify(e, VMEM_MEM_OFFLINE, start, size);
-		vmem_trace_block(vm, "offline", start, size, 0);
-		vmem_kick(vm, 0);	/* offline memory is cheap to unplug */
-		break;
-	}
-	return NOTIFY_OK;
+	WRITE_ONCE(vm->op_task, begin ? current : NULL);
 }
 
 static int vmem_mm_add(void *priv, u64 addr, u64 size, bool memmap)
@@ -192,8 +63,10 @@ static int vmem_mm_add(void *priv, u64 addr, u64 size, bool memmap)
 		return -EOPNOTSUPP;
 	if (memmap)
 		flags |= MHP_MEMMAP_ON_MEMORY;
+	vmem_ours(vm, true);
 	rc = add_memory_driver_managed(vm->mgid, addr, size, vm->res_name,
 				       flags);
+	vmem_ours(vm, false);
 	/* See vmem_compat_memmap_on_memory(): how 6.1 says "not here". */
 	if (memmap && rc == -EINVAL)
 		rc = -EOPNOTSUPP;
@@ -204,31 +77,76 @@ static int vmem_mm_add(void *priv, u64 addr, u64 size, bool memmap)
 
 static int vmem_mm_remove(void *priv, u64 addr, u64 size)
 {
-	int rc = remove_memory(addr, size);
+	struct vmem_dev *vm = priv;
+	int rc;
 
-	vmem_trace_block(priv, "remove", addr, size, rc);
+	vmem_ours(vm, true);
+	rc = remove_memory(addr, size);
+	vmem_ours(vm, false);
+	vmem_trace_block(vm, "remove", addr, size, rc);
 	return rc;
 }
 
-/*
- * Memory taken back from Linux must leave it enough to live on: migrating
- * a workload's pages into the last free memory would wake the OOM killer.
- * The reserve is 1/32 of RAM, at least 128 MiB.
- */
-#define VMEM_RESERVE_MIN_PAGES	(SZ_128M >> PAGE_SHIFT)
-
-static unsigned long vmem_free_reserve(void)
+static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size)
 {
-	return max_t(unsigned long, VMEM_RESERVE_MIN_PAGES,
-		     totalram_pages() / 32);
+	struct vmem_dev *vm = priv;
+	int rc;
+
+	vmem_ours(vm, true);
+	rc = offline_and_remove_memory(addr, size);
+	vmem_ours(vm, false);
+	if (rc)
+		atomic64_inc(&vm->stats.offline_and_remove_failures);
+	vmem_trace_block(vm, "offline_and_remove", addr, size, rc);
+	return rc;
+}
+
+/* The order of the free buddy chunk that starts at @page, capped. */
+static unsigned int vmem_buddy_order(struct page *page)
+{
+	return min_t(unsigned long, READ_ONCE(page->private),
+		     VMEM_MAX_PAGE_ORDER);
+}
+
+/**
+ * vmem_pages_idle() - is every page of an online range free or ours?
+ * @vm: the device
+ * @pfn: first page, pageblock aligned
+ * @nr: pages, whole pageblocks
+ *
+ * Free: the head of a free buddy chunk (skipped whole). Ours: in a
+ * granule the books hold fake-offline (skipped a pageblock at a time:
+ * granules are whole pageblocks). Anything else is in use. Racy unless
+ * the range is isolated, as it is at MEM_GOING_OFFLINE: no page can be
+ * allocated from it then, and freed pages go straight to the buddy.
+ *
+ * Return: true if nothing in the range would need migrating.
+ */
+bool vmem_pages_idle(struct vmem_dev *vm, unsigned long pfn, unsigned long nr)
+{
+	unsigned long end = pfn + nr;
+	struct page *page;
+
+	while (pfn < end) {
+		if (vmem_engine_page_ours(vm->engine, PFN_PHYS(pfn))) {
+			pfn = ALIGN(pfn + 1, pageblock_nr_pages);
+			continue;
+		}
+		page = pfn_to_online_page(pfn);
+		if (!page || !PageBuddy(page))
+			return false;
+		pfn += 1UL << vmem_buddy_order(page);
+	}
+	return true;
 }
 
 /*
  * Racy count of the pages of an online range that are free in the buddy
- * and of those in use (neither free nor fake-offline).
+ * and of those in use (neither free nor ours).
  */
-static void vmem_range_usage(unsigned long pfn, unsigned long nr,
-			     unsigned long *free, unsigned long *used)
+static void vmem_range_usage(struct vmem_dev *vm, unsigned long pfn,
+			     unsigned long nr, unsigned long *free,
+			     unsigned long *used)
 {
 	unsigned long end = pfn + nr, n;
 	struct page *page;
@@ -236,195 +154,52 @@ static void vmem_range_usage(unsigned long pfn, unsigned long nr,
 	*free = 0;
 	*used = 0;
 	while (pfn < end) {
+		if (vmem_engine_page_ours(vm->engine, PFN_PHYS(pfn))) {
+			pfn = min(end, ALIGN(pfn + 1, pageblock_nr_pages));
+			continue;
+		}
 		page = pfn_to_online_page(pfn);
 		if (page && PageBuddy(page)) {
-			n = 1UL << min_t(unsigned long,
-					 READ_ONCE(page->private),
-					 VMEM_MAX_PAGE_ORDER);
-			n = min(n, end - pfn);
+			n = min(1UL << vmem_buddy_order(page), end - pfn);
 			*free += n;
 			pfn += n;
 			continue;
 		}
-		if (page && !PageOffline(page))
+		if (page)
 			(*used)++;
 		pfn++;
 	}
 }
 
-/*
- * May the range leave Linux? Its free pages go, and its used pages move
- * into free memory elsewhere: what stays free must cover the reserve.
- * Returns 0 or -ENOSPC (the engine tries other blocks, and polls again).
- */
-static int vmem_check_reserve(struct vmem_dev *vm, u64 addr, u64 size)
+static bool vmem_mm_range_idle(void *priv, u64 addr, u64 size)
 {
-	unsigned long free, used, reserve = vmem_free_reserve();
-	unsigned long sys_free = global_zone_page_state(NR_FREE_PAGES);
+	return vmem_pages_idle(priv, PHYS_PFN(addr), PHYS_PFN(size));
+}
 
-	vmem_range_usage(PHYS_PFN(addr), PHYS_PFN(size), &free, &used);
+/*
+ * Memory taken back from Linux must leave it enough to live on: migrating
+ * a workload's pages into the last free memory would wake the OOM killer.
+ * The range's free pages go, its used ones move into free memory
+ * elsewhere: what stays free must cover the reserve, 1/VMEM_RESERVE_DIV
+ * of RAM and at least VMEM_RESERVE_MIN_PAGES.
+ */
+static int vmem_mm_may_take(void *priv, u64 addr, u64 size)
+{
+	struct vmem_dev *vm = priv;
+	unsigned long free, used, sys_free, reserve;
+
+	reserve = max_t(unsigned long, VMEM_RESERVE_MIN_PAGES,
+			totalram_pages() / VMEM_RESERVE_DIV);
+	sys_free = global_zone_page_state(NR_FREE_PAGES);
+	vmem_range_usage(vm, PHYS_PFN(addr), PHYS_PFN(size), &free, &used);
 	if (sys_free >= free + used + reserve)
 		return 0;
+	atomic64_inc(&vm->stats.fake_offline_failures);
 	dev_info_ratelimited(&vm->vdev->dev, "keeping %llu MiB at %#llx: %lu MiB in use there, %lu MiB free in all, %lu MiB reserve\n",
 			     size >> 20, addr, used >> (20 - PAGE_SHIFT),
 			     sys_free >> (20 - PAGE_SHIFT),
 			     reserve >> (20 - PAGE_SHIFT));
 	return -ENOSPC;
-}
-
-static int vmem_take_back(unsigned long pfn, unsigned long nr)
-{
-	int rc;
-
-	rc = vmem_alloc_contig_range(pfn, pfn + nr);
-	if (rc)
-		return rc == -EINTR ? -EBUSY : rc;
-	vmem_set_fake_offline(pfn, nr, false);
-	adjust_managed_page_count(pfn_to_page(pfn), -(long)nr);
-	return 0;
-}
-
-static int vmem_mm_fake_offline(void *priv, u64 addr, u64 size)
-{
-	struct vmem_dev *vm = priv;
-	int rc = vmem_check_reserve(vm, addr, size);
-
-	if (!rc)
-		rc = vmem_take_back(PHYS_PFN(addr), PHYS_PFN(size));
-	if (rc)
-		atomic64_inc(&vm->stats.fake_offline_failures);
-	vmem_trace_block(vm, "fake_offline", addr, size, rc);
-	return rc;
-}
-
-static void vmem_mm_fake_online(void *priv, u64 addr, u64 size)
-{
-	vmem_give_pages(PHYS_PFN(addr), PHYS_PFN(size));
-	vmem_trace_block(priv, "fake_online", addr, size, 0);
-}
-
-/*
- * Racy look at an online ZONE_MOVABLE range: is every pageblock either
- * fake-offline or inside one free buddy chunk? A wrong answer costs time,
- * never data: it only picks how vmem_mm_offline_and_remove() proceeds.
- */
-static bool vmem_range_idle(unsigned long pfn, unsigned long nr)
-{
-	unsigned long end = pfn + nr, order;
-	struct page *page;
-
-	while (pfn < end) {
-		page = pfn_to_online_page(pfn);
-		if (!page || page_zonenum(page) != ZONE_MOVABLE)
-			return false;
-		if (PageOffline(page)) {
-			pfn += pageblock_nr_pages;
-			continue;
-		}
-		if (!PageBuddy(page))
-			return false;
-		order = min_t(unsigned long, READ_ONCE(page->private),
-			      VMEM_MAX_PAGE_ORDER);
-		if (order < pageblock_order)
-			return false;
-		pfn += 1UL << order;
-	}
-	return true;
-}
-
-/*
- * Take back with alloc_contig_range() every page of the @nr pageblocks
- * from @pfn that is not fake-offline yet, one call per run of such
- * pageblocks (a subblock is whole pageblocks, all fake-offline or none),
- * and note them in @taken. Stops at the first failure.
- */
-static int vmem_take_runs(unsigned long pfn, unsigned int nr,
-			  unsigned long *taken)
-{
-	unsigned int pb, end;
-	int rc;
-
-	for (pb = 0; pb < nr; pb = end) {
-		if (PageOffline(pfn_to_page(pfn + pb * pageblock_nr_pages))) {
-			end = pb + 1;
-			continue;
-		}
-		for (end = pb + 1; end < nr; end++)
-			if (PageOffline(pfn_to_page(pfn + end *
-						    pageblock_nr_pages)))
-				break;
-		rc = vmem_take_back(pfn + pb * pageblock_nr_pages,
-				    (end - pb) * pageblock_nr_pages);
-		if (rc)
-			return rc;
-		bitmap_set(taken, pb, end - pb);
-	}
-	return 0;
-}
-
-/*
- * Offlining in 6.1 retries migration until it succeeds, so it could spin
- * forever on one page that never migrates. A ZONE_MOVABLE block that
- * looks idle has nothing to migrate and is offlined directly: that skips
- * allocating and marking each of its pages. Any other block first has
- * every page still in use taken back with alloc_contig_range(), which
- * gives up instead; the offline then has nothing left to migrate. In
- * Big-Block Mode, bbm_safe_unplug=0 offlines every block directly.
- * The first @memmap bytes of a block with its memmap on it are neither
- * checked nor taken back: the offline skips them.
- */
-static int vmem_offline_and_remove(struct vmem_dev *vm, u64 addr, u64 size,
-				   u64 memmap)
-{
-	unsigned long pfn = PHYS_PFN(addr + memmap);
-	unsigned int i, nr = PHYS_PFN(size - memmap) / pageblock_nr_pages;
-	unsigned long *taken;
-	struct page *page;
-	int rc;
-
-	rc = vmem_check_reserve(vm, addr + memmap, size - memmap);
-	if (rc)
-		return rc;
-	if ((vm->engine.p.bbm && !vm->bbm_safe_unplug) ||
-	    vmem_range_idle(pfn, PHYS_PFN(size - memmap))) {
-		rc = offline_and_remove_memory(addr, size);
-		if (!rc)
-			return 0;
-	}
-	taken = bitmap_zalloc(nr, GFP_KERNEL);
-	if (!taken)
-		return -ENOMEM;
-	rc = vmem_take_runs(pfn, nr, taken);
-	if (!rc)
-		rc = offline_and_remove_memory(addr, size);
-	if (rc) {
-		/*
-		 * Give back what we took if it is still ours: a removal that
-		 * failed after the offline onlines the block again, which
-		 * re-initialises its pages and hands plugged ones to the
-		 * buddy through the online_page callback.
-		 */
-		for_each_set_bit(i, taken, nr) {
-			page = pfn_to_online_page(pfn + i * pageblock_nr_pages);
-			if (page && PageOffline(page))
-				vmem_give_pages(page_to_pfn(page),
-						pageblock_nr_pages);
-		}
-	}
-	bitmap_free(taken);
-	return rc;
-}
-
-static int vmem_mm_offline_and_remove(void *priv, u64 addr, u64 size,
-				      u64 memmap)
-{
-	struct vmem_dev *vm = priv;
-	int rc = vmem_offline_and_remove(vm, addr, size, memmap);
-
-	if (rc)
-		atomic64_inc(&vm->stats.offline_and_remove_failures);
-	vmem_trace_block(vm, "offline_and_remove", addr, size, rc);
-	return rc;
 }
 
 static enum vmem_zone vmem_mm_zone(void *priv, u64 addr)
@@ -470,105 +245,203 @@ const struct vmem_mm_ops vmem_hotplug_ops = {
 	.add = vmem_mm_add,
 	.remove = vmem_mm_remove,
 	.offline_and_remove = vmem_mm_offline_and_remove,
-	.fake_offline = vmem_mm_fake_offline,
-	.fake_online = vmem_mm_fake_online,
+	.range_idle = vmem_mm_range_idle,
+	.may_take = vmem_mm_may_take,
 	.zone = vmem_mm_zone,
 	.kernel_mem = vmem_mm_kernel_mem,
 };
 
-/**
- * vmem_hotplug_init() - memory group, notifier and callback listing
- * @vm: the device; engine initialised, vm->nid set
- *
- * Return: 0 or a negative errno, with nothing left registered.
+/*
+ * Claim the whole region as System RAM that is exclusive to us: /dev/mem
+ * then refuses it (the unplugged parts must never be read), /proc/iomem
+ * names the device, and the memory blocks we add nest inside it (it is
+ * not marked busy, so that add_memory_driver_managed() can nest there).
  */
-int vmem_hotplug_init(struct vmem_dev *vm)
+static int vmem_claim_region(struct vmem_dev *vm)
 {
-	unsigned long unit_pages = PHYS_PFN(vm->engine.p.mb_size);
-	int rc;
+	struct device *dev = &vm->vdev->dev;
 
-	/* The resource tree keeps the name while memory is added. */
-	vm->res_name = kstrdup(VMEM_RESOURCE_NAME, GFP_KERNEL);
-	if (!vm->res_name)
+	vm->parent_name = kstrdup(dev_name(dev), GFP_KERNEL);
+	if (!vm->parent_name)
 		return -ENOMEM;
-	vm->mgid = memory_group_register_dynamic(vm->nid, unit_pages);
-	if (vm->mgid < 0) {
-		kfree(vm->res_name);
-		return vm->mgid;
+	vm->parent = __request_mem_region(vm->cfg.addr, vm->cfg.region_size,
+					  vm->parent_name,
+					  IORESOURCE_SYSTEM_RAM |
+					  IORESOURCE_EXCLUSIVE);
+	if (!vm->parent) {
+		dev_err(dev, "cannot claim the region [%#llx-%#llx]: part of it is someone else's (see /proc/iomem)\n",
+			vm->cfg.addr, vm->cfg.addr + vm->cfg.region_size - 1);
+		kfree(vm->parent_name);
+		return -EBUSY;
 	}
-	vm->start = vm->engine.first_mb;
-	vm->end = vm->start + vm->engine.nr_mbs * vm->engine.p.mb_size;
-	vm->memory_nb.notifier_call = vmem_memory_notifier;
-	rc = register_memory_notifier(&vm->memory_nb);
-	if (rc) {
-		memory_group_unregister(vm->mgid);
-		kfree(vm->res_name);
-		return rc;
-	}
-	mutex_lock(&vmem_devices_lock);
-	list_add_rcu(&vm->list, &vmem_devices);
-	mutex_unlock(&vmem_devices_lock);
+	vm->parent->flags &= ~IORESOURCE_BUSY;
 	return 0;
 }
 
-/**
- * vmem_hotplug_exit() - undo vmem_hotplug_init()
- * @vm: the device
- * @memory_left: some of its memory blocks could not be removed
- *
- * Nothing calls into @vm after this. Memory blocks left behind still
- * point at the memory group and the resource name: those two stay
- * allocated for good then. Such blocks are online (offline ones can
- * always be removed); their unplugged pages stay PageOffline with a
- * reference, so offlining them fails and nothing ever touches them.
- */
-void vmem_hotplug_exit(struct vmem_dev *vm, bool memory_left)
+static void vmem_release_region(struct vmem_dev *vm)
 {
-	mutex_lock(&vmem_devices_lock);
-	list_del_rcu(&vm->list);
-	mutex_unlock(&vmem_devices_lock);
-	synchronize_rcu();
-	unregister_memory_notifier(&vm->memory_nb);
-	if (memory_left)
-		return;
-	memory_group_unregister(vm->mgid);
-	kfree(vm->res_name);
+	release_resource(vm->parent);
+	kfree(vm->parent);
+	kfree(vm->parent_name);
+}
+
+/* The engine's parameters for this device and kernel. */
+static void vmem_engine_params_for(struct vmem_dev *vm,
+				   struct vmem_engine_params *p)
+{
+	struct range pluggable = mhp_get_pluggable_range(true);
+	struct vmem_mode_input in = {
+		.addr = vm->cfg.addr,
+		.region_size = vm->cfg.region_size,
+		.block_size = vm->cfg.block_size,
+		.lmb_size = memory_block_size_bytes(),
+		.pageblock_size = PAGE_SIZE << pageblock_order,
+		.page_size = PAGE_SIZE,
+		.struct_page_size = sizeof(struct page),
+		.kasan_shadow_shift = VMEM_KASAN_SHADOW_SHIFT,
+		.memmap_multi_lmb = VMEM_MEMMAP_MULTI_LMB,
+		.pluggable_start = pluggable.start,
+		.pluggable_end = pluggable.end,
+		.force_bbm = vmem_param_force_bbm(),
+		.bbm_block_size = vmem_param_bbm_block_size(),
+		.memmap_on_memory = vmem_param_memmap_on_memory(),
+	};
+
+	if (vmem_mode_pick(&in, p) & VMEM_MODE_BBM_SIZE_IGNORED)
+		dev_warn(&vm->vdev->dev, "bbm_block_size %lu ignored: not a power of two of at least %llu\n",
+			 vmem_param_bbm_block_size(),
+			 max_t(u64, in.block_size, in.lmb_size));
 }
 
 /**
- * vmem_hotplug_kick_all() - run every device's resize work now
+ * vmem_hotplug_setup() - the engine, the region and the memory group
+ * @vm: the device, its config validated, vm->nid set
  *
- * For a policy change (the unplug_online parameter) that may end a retry.
+ * Return: 0 or a negative errno, with nothing left behind.
  */
-void vmem_hotplug_kick_all(void)
+int vmem_hotplug_setup(struct vmem_dev *vm)
 {
-	struct vmem_dev *vm;
+	struct device *dev = &vm->vdev->dev;
+	const struct vmem_page_ops *rules = vmem_page_rules();
+	struct vmem_engine_params p;
+	int rc;
 
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &vmem_devices, list)
-		vmem_kick(vm, 0);
-	rcu_read_unlock();
-}
-
-/**
- * vmem_hotplug_register() - install the online_page callback
- *
- * Only one driver can own it; the in-tree virtio_mem and hv_balloon do
- * too.
- *
- * Return: 0 or a negative errno.
- */
-int vmem_hotplug_register(void)
-{
-	int rc = set_online_page_callback(&vmem_online_page_cb);
-
+	if (!rules) {
+		dev_err(dev, "this kernel's page rules for hot-plugged memory are unknown to the driver: not resizing\n");
+		return 0;
+	}
+	/*
+	 * Memory of the region still added to Linux (a previous driver that
+	 * could not remove it, e.g. the in-tree one with offline blocks left)
+	 * must not be unplugged under it: UNPLUG_ALL would pull it away.
+	 */
+	if (region_intersects(vm->cfg.addr, vm->cfg.region_size,
+			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT) {
+		dev_err(dev, "memory of the region [%#llx-%#llx] is still added to Linux by a previous driver: not taking the device\n",
+			vm->cfg.addr, vm->cfg.addr + vm->cfg.region_size - 1);
+		return -EBUSY;
+	}
+	vmem_engine_params_for(vm, &p);
+	vm->engine = vmem_engine_create(&p, &vmem_virtio_ops, vm,
+					&vmem_hotplug_ops, vm, rules, vm, &rc);
+	if (!vm->engine)
+		return rc;
+	vmem_engine_span(vm->engine, &vm->start, &vm->end);
+	rc = vmem_claim_region(vm);
 	if (rc)
-		pr_err("virtio_mem: another driver (in-tree virtio_mem? hv_balloon?) owns the online_page callback: %d\n",
-		       rc);
+		goto out_engine;
+	rc = -ENOMEM;
+	/* The resource tree keeps the name while memory is added. */
+	vm->res_name = kstrdup(VMEM_RESOURCE_NAME, GFP_KERNEL);
+	if (!vm->res_name)
+		goto out_region;
+	vm->mgid = memory_group_register_dynamic(vm->nid,
+						 PHYS_PFN(p.mb_size));
+	if (vm->mgid < 0) {
+		rc = vm->mgid;
+		goto out_name;
+	}
+	vmem_config_update(vm);
+	if (vm->cfg.plugged_size) {
+		dev_info(dev, "%llu bytes still plugged (left by a previous driver): unplugging all first\n",
+			 vm->cfg.plugged_size);
+		vmem_engine_request_unplug_all(vm->engine);
+	}
+	return 0;
+
+out_name:
+	kfree(vm->res_name);
+out_region:
+	vmem_release_region(vm);
+out_engine:
+	vmem_engine_destroy(vm->engine);
+	vm->engine = NULL;
 	return rc;
 }
 
-void vmem_hotplug_unregister(void)
+/* Unplug what the device lets us, for up to VMEM_TEARDOWN_MS. */
+static void vmem_hotplug_drain(struct vmem_dev *vm)
 {
-	restore_online_page_callback(&vmem_online_page_cb);
+	unsigned long deadline = jiffies + msecs_to_jiffies(VMEM_TEARDOWN_MS);
+	enum vmem_run_result res;
+	unsigned int delay;
+
+	for (;;) {
+		res = vmem_engine_run(vm->engine, &delay);
+		if (res != VMEM_RUN_RETRY && res != VMEM_RUN_WAIT_ONLINE)
+			return;
+		if (!time_before(jiffies + msecs_to_jiffies(delay), deadline))
+			return;
+		msleep(delay);
+	}
+}
+
+/**
+ * vmem_hotplug_unplug_all() - unplug and remove what can be, at remove
+ * @vm: the device, its works stopped
+ *
+ * Refuses Linux's own transitions of our memory from now on, unplugs what
+ * the device lets us for up to VMEM_TEARDOWN_MS, and removes every
+ * offline block whatever the device says (vmem_engine_end_teardown()).
+ * No request is sent afterwards.
+ *
+ * Return: the blocks still added (online, with pages that do not move).
+ */
+u64 vmem_hotplug_unplug_all(struct vmem_dev *vm)
+{
+	struct vmem_status st;
+	u64 left;
+
+	vmem_engine_begin_teardown(vm->engine);
+	vmem_hotplug_drain(vm);
+	left = vmem_engine_end_teardown(vm->engine);
+	if (left) {
+		vmem_engine_status(vm->engine, &st);
+		dev_err(&vm->vdev->dev, "%llu memory blocks could not be removed (%s: %d): they stay online, their unplugged parts offline for good\n",
+			left, vmem_what_name(st.last_what), st.last_err);
+	}
+	/* The virtqueue goes away. */
+	vmem_engine_mark_broken(vm->engine);
+	return left;
+}
+
+/**
+ * vmem_hotplug_release() - free what vmem_hotplug_setup() made
+ * @vm: the device; no notifier or callback reaches it any more
+ * @left: blocks still added (vmem_hotplug_unplug_all())
+ *
+ * Blocks left added stay online for good: their unplugged pages keep a
+ * reference, so Linux can never offline them. They point at the memory
+ * group, the resource names and the region's resource, which then stay.
+ */
+void vmem_hotplug_release(struct vmem_dev *vm, u64 left)
+{
+	vmem_engine_destroy(vm->engine);
+	vm->engine = NULL;
+	if (left)
+		return;
+	memory_group_unregister(vm->mgid);
+	kfree(vm->res_name);
+	vmem_release_region(vm);
 }

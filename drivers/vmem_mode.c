@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Mode selection. Sub-Block Mode when the device block is smaller than a
- * Linux memory block: a subblock is the larger of device block and
- * pageblock, the unit in which alloc_contig_range() takes memory back.
- * Big-Block Mode when the device block is at least a memory block, or with
- * force_bbm: a big block is the larger of device block and memory block,
- * or bbm_block_size if that is a power of two at least as large.
+ * Mode selection and set-up policy. Sub-Block Mode when the device block
+ * is smaller than a Linux memory block: a subblock is the larger of
+ * device block and pageblock, the unit in which alloc_contig_range()
+ * takes memory back. Big-Block Mode when the device block is at least a
+ * memory block, or with force_bbm: a big block is the larger of device
+ * block and memory block, or bbm_block_size if that is a power of two at
+ * least as large.
  *
  * The engine gets only the part of the region Linux can hot-plug; the
  * caller has made sure it is not empty.
@@ -19,10 +20,17 @@
 #include "../include/vmem_mode.h"
 
 /**
- * vmem_mode_pick() - the engine's geometry for a device
+ * vmem_mode_pick() - the engine's parameters for a device
  * @in: the validated config, the kernel's geometry and the parameters
- * @p: filled in: geometry and mode; the caller sets the policy fields
- *	(offline_threshold, unplug_online)
+ * @p: filled in whole: geometry, mode and policy
+ *
+ * Policy:
+ *  - offline threshold: VMEM_OFFLINE_THRESHOLD, at least two blocks;
+ *  - memmap of a Linux memory block: one struct page per page;
+ *  - other kernel memory per Linux memory block: the KASAN shadow;
+ *  - memmap_on_memory (if the parameter allows it): in BBM only where
+ *    Linux puts it on an add of the big block's size (6.1: one memory
+ *    block).
  *
  * Return: VMEM_MODE_* bits for the caller to warn about, 0 if none.
  */
@@ -32,6 +40,7 @@ int vmem_mode_pick(const struct vmem_mode_input *in,
 	u64 start, end, bb;
 	int ret = 0;
 
+	*p = (struct vmem_engine_params) { };
 	p->block_size = in->block_size;
 	p->lmb_size = in->lmb_size;
 	p->bbm = in->force_bbm || in->block_size >= in->lmb_size;
@@ -51,10 +60,19 @@ int vmem_mode_pick(const struct vmem_mode_input *in,
 
 	start = max(in->addr, in->pluggable_start);
 	end = min(in->addr + in->region_size - 1, in->pluggable_end);
-	if (start != in->addr || end != in->addr + in->region_size - 1)
-		ret |= VMEM_MODE_CLIPPED;
 	p->addr = start;
 	p->region_size = end >= start ? end - start + 1 : 0;
+
+	p->offline_threshold = max_t(u64, VMEM_OFFLINE_THRESHOLD,
+				     2 * p->mb_size);
+	p->memmap_size = in->page_size ?
+			 in->lmb_size / in->page_size * in->struct_page_size :
+			 0;
+	p->kmem_other_size = in->kasan_shadow_shift ?
+			     in->lmb_size >> in->kasan_shadow_shift : 0;
+	p->memmap_on_memory = in->memmap_on_memory &&
+			      (!p->bbm || p->mb_size == in->lmb_size ||
+			       in->memmap_multi_lmb);
 	return ret;
 }
 

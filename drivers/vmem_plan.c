@@ -2,7 +2,9 @@
 /*
  * The engine's planning: which subblocks to plug or unplug next, which
  * blocks to add or remove. Pure code, like the rest of the engine; see
- * vmem_engine.c for the reply table and the retry policy.
+ * vmem_engine.c for why a run stops short and vmem_call.c for the reply
+ * table. Every function here runs with e->lock held; the state lock is
+ * taken only inside the vmem_books_*() calls.
  *
  * Blocks added with memmap_on_memory (e->memmap) carry their memmap in
  * their first mb_memmap_sbs() subblocks. Those are plugged before the
@@ -19,6 +21,8 @@
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
+#include <linux/slab.h>
+#include <linux/virtio_mem.h>
 
 #include "../include/vmem_budget.h"
 #include "vmem_engine_internal.h"
@@ -28,39 +32,26 @@
  * few requests as nb_blocks allows. The books follow every ACK, so they
  * match the device even when a later request of the range fails.
  */
-static int sbm_request(struct vmem_engine *e, bool plug, u64 mb,
-		       unsigned int sb, unsigned int nr)
+static int mb_request(struct vmem_engine *e, bool plug, u64 mb,
+		      unsigned int sb, unsigned int nr)
 {
 	unsigned int blocks_per_sb = e->p.sb_size / e->p.block_size;
 	unsigned int max_sbs = VMEM_MAX_BLOCKS_PER_REQ / blocks_per_sb;
-	unsigned int n, i;
+	unsigned int n;
 	int rc;
 
 	lockdep_assert_held(&e->lock);
 	while (nr) {
 		n = min(nr, max_sbs);
-		e->nr_requests++;
-		if (plug)
-			rc = e->dev->plug(e->dev_priv, sb_addr(e, mb, sb),
-					  n * blocks_per_sb);
-		else
-			rc = e->dev->unplug(e->dev_priv, sb_addr(e, mb, sb),
-					    n * blocks_per_sb);
-		rc = vmem_resp_to_errno(rc);
-		if (rc == -EPROTO)
-			e->broken = true;	/* for good, whatever comes next */
+		rc = vmem_call(e, plug ? VIRTIO_MEM_REQ_PLUG :
+			       VIRTIO_MEM_REQ_UNPLUG, sb_addr(e, mb, sb),
+			       n * blocks_per_sb, NULL);
+		if (rc == -EREMOTEIO && e->mb_errors[mb] < U8_MAX)
+			e->mb_errors[mb]++;
 		if (rc)
-			return vmem_err(e, rc, plug ? "plug" : "unplug");
-		for (i = sb; i < sb + n; i++) {
-			if (plug)
-				set_bit(sb_bit(e, mb, i), e->sb_plugged);
-			else
-				clear_bit(sb_bit(e, mb, i), e->sb_plugged);
-		}
-		if (plug)
-			e->plugged += (u64)n * e->p.sb_size;
-		else
-			e->plugged -= (u64)n * e->p.sb_size;
+			return rc;
+		e->mb_errors[mb] = 0;
+		vmem_books_set_plugged(e, mb, sb, n, plug);
 		e->retry_ms = 0;
 		sb += n;
 		nr -= n;
@@ -68,8 +59,65 @@ static int sbm_request(struct vmem_engine *e, bool plug, u64 mb,
 	return 0;
 }
 
-/* Unplug every plugged subblock of @mb. */
-static int sbm_unplug_all_sbs(struct vmem_engine *e, u64 mb)
+/* The device keeps answering ERROR for @mb: leave it until a new target. */
+static bool mb_refused(const struct vmem_engine *e, u64 mb)
+{
+	return e->mb_errors[mb] >= VMEM_REFUSED_AFTER;
+}
+
+/* Plugged subblocks of @mb lie beyond the usable region: no request there. */
+static bool mb_beyond_usable(const struct vmem_engine *e, u64 mb)
+{
+	unsigned int sb;
+
+	for (sb = e->sbs_per_mb; sb-- > 0;) {
+		if (sb_usable(e, mb, sb))
+			return false;
+		if (sb_plugged(e, mb, sb))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether an unplug must leave @mb alone; notes in *@why what keeps it,
+ * for the reason the step gives if nothing else can move.
+ */
+static bool mb_unplug_skip(const struct vmem_engine *e, u64 mb,
+			   enum vmem_what *why)
+{
+	if (mb_refused(e, mb)) {
+		*why = VMEM_WHAT_REFUSED;
+		return true;
+	}
+	if (mb_beyond_usable(e, mb)) {
+		*why = VMEM_WHAT_BEYOND_USABLE;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Unplug the plugged subblocks [@sb, @sb + @nr) of @mb, which is not
+ * online (not added, or offline): no page of them is in use. They are
+ * made fake-offline first, so that onlining keeps them from Linux should
+ * the block come online meanwhile; a failed request releases them again.
+ */
+static int mb_unplug_idle(struct vmem_engine *e, u64 mb, unsigned int sb,
+			  unsigned int nr)
+{
+	int rc = vmem_books_claim(e, mb, sb, nr);
+
+	if (rc)
+		return vmem_err(e, rc, VMEM_WHAT_BUSY_BLOCKS);
+	rc = mb_request(e, false, mb, sb, nr);
+	if (rc)
+		vmem_books_release(e, mb, sb, nr);
+	return rc;
+}
+
+/* Unplug every plugged subblock of @mb, which is not added. */
+static int mb_unplug_all_sbs(struct vmem_engine *e, u64 mb)
 {
 	unsigned int sb, end;
 	int rc;
@@ -82,7 +130,7 @@ static int sbm_unplug_all_sbs(struct vmem_engine *e, u64 mb)
 		for (end = sb + 1; end < e->sbs_per_mb; end++)
 			if (!sb_plugged(e, mb, end))
 				break;
-		rc = sbm_request(e, false, mb, sb, end - sb);
+		rc = mb_unplug_idle(e, mb, sb, end - sb);
 		if (rc)
 			return rc;
 	}
@@ -90,61 +138,115 @@ static int sbm_unplug_all_sbs(struct vmem_engine *e, u64 mb)
 }
 
 /*
- * The mm ops that add or remove memory fire memory notifier events,
- * which take e->lock: they are called with the lock dropped, and the
- * caller revalidates afterwards.
+ * Take the plugged subblocks of the online block @mb that are still
+ * Linux's back (all but the memmap), one page->take per run; note in
+ * @taken what this call took. Stops at the first failure.
  */
-static int sbm_add_mb(struct vmem_engine *e, u64 mb, bool memmap)
+static int mb_take_all(struct vmem_engine *e, u64 mb, unsigned long *taken)
 {
+	unsigned int sb, end;
 	int rc;
 
-	lockdep_assert_held(&e->lock);
-	mutex_unlock(&e->lock);
-	rc = e->mm->add(e->mm_priv, mb_addr(e, mb), e->p.mb_size, memmap);
-	mutex_lock(&e->lock);
-	return rc;
+	for (sb = 0; sb < e->sbs_per_mb; sb = end) {
+		end = sb + 1;
+		if (!sb_plugged(e, mb, sb) ||
+		    test_bit(g_bit(e, mb, sb), e->g_offline))
+			continue;
+		for (; end < e->sbs_per_mb; end++)
+			if (!sb_plugged(e, mb, end) ||
+			    test_bit(g_bit(e, mb, end), e->g_offline))
+				break;
+		rc = vmem_books_take(e, mb, sb, end - sb);
+		if (rc)
+			return rc;
+		bitmap_set(taken, sb, end - sb);
+	}
+	return 0;
 }
 
-/* Memmap bytes at the start of the added block @mb. */
-static u64 mb_memmap_bytes(const struct vmem_engine *e, u64 mb)
+/*
+ * Offline and remove the online block @mb. Offlining in 6.1 retries
+ * migration until it succeeds, so one page that never migrates could
+ * make it loop for ever: the engine offlines only blocks with nothing to
+ * migrate. A block that looks idle (every page free or fake-offline) is
+ * offlined directly, which skips taking each page; any other has its
+ * pages taken back first (page->take gives up instead of looping). The
+ * glue checks again at MEM_GOING_OFFLINE, under isolation, and vetoes
+ * the offline if a page is in use after all; what was taken is then
+ * handed back.
+ */
+static int mb_offline_and_remove(struct vmem_engine *e, u64 mb)
 {
-	return test_bit(mb, e->mb_memmap) ?
-	       e->p.memmap_size * e->lmbs_per_mb : 0;
+	u64 addr = mb_addr(e, mb), size = e->p.mb_size;
+	u64 memmap = test_bit(mb, e->mb_memmap) ?
+		     e->p.memmap_size * e->lmbs_per_mb : 0;
+	unsigned long *taken;
+	unsigned int sb;
+	bool direct;
+	int rc;
+
+	rc = e->mm->may_take(e->mm_priv, addr + memmap, size - memmap);
+	if (rc)
+		return vmem_err(e, rc, VMEM_WHAT_FAKE_OFFLINE);
+	taken = bitmap_zalloc(e->sbs_per_mb, GFP_KERNEL);
+	if (!taken)
+		return vmem_err(e, -ENOMEM, VMEM_WHAT_OFFLINE_AND_REMOVE);
+	direct = e->mm->range_idle(e->mm_priv, addr + memmap, size - memmap);
+	if (direct) {
+		rc = e->mm->offline_and_remove(e->mm_priv, addr, size);
+		if (!rc)
+			goto out;
+	}
+	/* Not idle, or a page came into use before the range was isolated. */
+	rc = mb_take_all(e, mb, taken);
+	if (rc) {
+		vmem_err(e, rc, VMEM_WHAT_FAKE_OFFLINE);
+	} else {
+		rc = e->mm->offline_and_remove(e->mm_priv, addr, size);
+		if (rc)
+			vmem_err(e, rc, VMEM_WHAT_OFFLINE_AND_REMOVE);
+	}
+	if (rc) {
+		/* Still added: hand back what this call took. */
+		for_each_set_bit(sb, taken, e->sbs_per_mb)
+			vmem_books_release(e, mb, sb, 1);
+	}
+out:
+	bitmap_free(taken);
+	return rc;
 }
 
 /*
  * Remove the added block @mb (offline first if it is online), then
  * unplug what stayed plugged of it: its memmap subblocks, or all of it.
  */
-static int sbm_remove_mb(struct vmem_engine *e, u64 mb)
+static int mb_remove(struct vmem_engine *e, u64 mb)
 {
-	u64 addr = mb_addr(e, mb), memmap = mb_memmap_bytes(e, mb);
-	/* Decided under the lock; the notifier may change the state. */
-	bool offline = e->mb_state[mb] == VMEM_MB_OFFLINE;
+	enum vmem_mb_state state = mb_state(e, mb);
 	int rc;
 
 	lockdep_assert_held(&e->lock);
-	mutex_unlock(&e->lock);
-	if (offline)
-		rc = e->mm->remove(e->mm_priv, addr, e->p.mb_size);
-	else
-		rc = e->mm->offline_and_remove(e->mm_priv, addr,
-					       e->p.mb_size, memmap);
-	mutex_lock(&e->lock);
-	if (rc)
-		return vmem_err(e, rc,
-				offline ? "remove" : "offline_and_remove");
-	e->mb_state[mb] = VMEM_MB_UNUSED;
-	clear_bit(mb, e->mb_memmap);
-	return sbm_unplug_all_sbs(e, mb);
+	if (vmem_books_moving(e, mb))
+		return vmem_err(e, -EBUSY, VMEM_WHAT_BUSY_BLOCKS);
+	if (state == VMEM_MB_OFFLINE) {
+		rc = e->mm->remove(e->mm_priv, mb_addr(e, mb), e->p.mb_size);
+		if (rc)
+			return vmem_err(e, rc, VMEM_WHAT_REMOVE);
+	} else {
+		rc = mb_offline_and_remove(e, mb);
+		if (rc)
+			return rc;
+	}
+	vmem_books_removed(e, mb);
+	return mb_unplug_all_sbs(e, mb);
 }
 
 /*
- * Plug up to @nr free usable subblocks of the added block @mb, lowest
- * first; in an online block, hand them to the page allocator.
- * Returns the number plugged, or a negative errno if none.
+ * Plug up to @nr free usable subblocks of @mb, lowest first, and release
+ * them (in an online block, their pages go to Linux). Returns the number
+ * plugged, or a negative errno if none.
  */
-static int sbm_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
+static int mb_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
 {
 	unsigned int sb, end, n, done = 0;
 	int rc;
@@ -159,13 +261,12 @@ static int sbm_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
 			if (sb_plugged(e, mb, end) || !sb_usable(e, mb, end))
 				break;
 		n = end - sb;
-		rc = sbm_request(e, true, mb, sb, n);
+		rc = mb_request(e, true, mb, sb, n);
 		/* A split request may fail part-way: count what got plugged. */
 		for (end = sb; end < sb + n && sb_plugged(e, mb, end); end++)
 			;
-		if (end > sb && mb_online(e, mb))
-			e->mm->fake_online(e->mm_priv, sb_addr(e, mb, sb),
-					   (u64)(end - sb) * e->p.sb_size);
+		if (end > sb)
+			vmem_books_release(e, mb, sb, end - sb);
 		done += end - sb;
 		if (rc)
 			return done ? done : rc;
@@ -173,7 +274,7 @@ static int sbm_plug_into(struct vmem_engine *e, u64 mb, unsigned int nr)
 	return done;
 }
 
-static bool sbm_has_free_sb(const struct vmem_engine *e, u64 mb)
+static bool mb_has_free_sb(const struct vmem_engine *e, u64 mb)
 {
 	unsigned int sb;
 
@@ -184,7 +285,7 @@ static bool sbm_has_free_sb(const struct vmem_engine *e, u64 mb)
 }
 
 /* Are the memmap subblocks of @mb (the first e->memmap_sbs) plugged? */
-static bool sbm_memmap_plugged(const struct vmem_engine *e, u64 mb)
+static bool mb_memmap_plugged(const struct vmem_engine *e, u64 mb)
 {
 	unsigned long first = sb_bit(e, mb, 0);
 
@@ -194,7 +295,7 @@ static bool sbm_memmap_plugged(const struct vmem_engine *e, u64 mb)
 
 /*
  * May a new block (its memmap on it or not) be added now? Checks the
- * kernel-memory budget, and notes the answer for the state file.
+ * kernel-memory budget, and notes the answer for the status.
  */
 static int vmem_budget_check(struct vmem_engine *e, bool memmap)
 {
@@ -202,12 +303,58 @@ static int vmem_budget_check(struct vmem_engine *e, bool memmap)
 	u64 cost = vmem_budget_cost(e->p.mb_size, e->p.lmb_size,
 				    e->p.memmap_size, e->p.kmem_other_size,
 				    memmap);
+	bool limited;
 
 	e->mm->kernel_mem(e->mm_priv, &k);
-	e->budget_limited = !vmem_budget_allows(&k, cost);
-	if (e->budget_limited)
-		return vmem_err(e, -ENOSPC, "kernel memory for the memmap");
+	limited = !vmem_budget_allows(&k, cost);
+	spin_lock(&e->state_lock);
+	e->budget_limited = limited;
+	spin_unlock(&e->state_lock);
+	if (limited)
+		return vmem_err(e, -ENOSPC, VMEM_WHAT_BUDGET);
 	return 0;
+}
+
+/* Linux keeps memmaps in kernel memory: plain adds from now on. */
+static void vmem_memmap_refused(struct vmem_engine *e)
+{
+	spin_lock(&e->state_lock);
+	e->memmap = false;
+	e->memmap_refused = true;
+	spin_unlock(&e->state_lock);
+}
+
+/*
+ * Add the block @mb, whose subblocks are plugged as they should be, with
+ * its memmap on it if @memmap. A refused memmap_on_memory is retried
+ * plainly at once if the budget allows it. Returns 0 or a negative errno,
+ * the block not added then.
+ */
+static int mb_add(struct vmem_engine *e, u64 mb, bool memmap)
+{
+	int rc;
+
+	for (;;) {
+		vmem_books_added(e, mb, memmap);
+		rc = e->mm->add(e->mm_priv, mb_addr(e, mb), e->p.mb_size,
+				memmap);
+		if (!rc) {
+			if (memmap) {
+				spin_lock(&e->state_lock);
+				e->memmap_used = true;
+				spin_unlock(&e->state_lock);
+			}
+			return 0;
+		}
+		vmem_books_removed(e, mb);
+		if (!memmap || rc != -EOPNOTSUPP)
+			return vmem_err(e, rc, VMEM_WHAT_ADD);
+		vmem_memmap_refused(e);
+		memmap = false;
+		rc = vmem_budget_check(e, false);
+		if (rc)
+			return rc;
+	}
 }
 
 /*
@@ -216,58 +363,33 @@ static int vmem_budget_check(struct vmem_engine *e, bool memmap)
  * worth it: more than the memmap subblocks are needed. Returns 1 on
  * progress or a negative errno.
  */
-static int sbm_add_new(struct vmem_engine *e, u64 mb, unsigned int nr)
+static int mb_add_new(struct vmem_engine *e, u64 mb, unsigned int nr)
 {
 	bool fresh = !mb_plugged_sbs(e, mb);
 	bool memmap = e->memmap && (fresh ? e->p.bbm || nr > e->memmap_sbs :
-				    sbm_memmap_plugged(e, mb));
+				    mb_memmap_plugged(e, mb));
 	int rc, undo;
 
 	rc = vmem_budget_check(e, memmap);
 	if (rc)
 		return rc;
 	if (fresh) {
-		rc = sbm_plug_into(e, mb, nr);
+		rc = mb_plug_into(e, mb, nr);
 		if (rc <= 0)
-			return rc ?: vmem_err(e, -ENOSPC, "plug");
+			return rc ?: vmem_err(e, -ENOSPC, VMEM_WHAT_PLUG);
 		/* A request that failed part-way: a plain add, next time. */
-		if (memmap && !sbm_memmap_plugged(e, mb))
-			return vmem_err(e, -EAGAIN, "plug");
+		if (memmap && !mb_memmap_plugged(e, mb))
+			return vmem_err(e, -EAGAIN, VMEM_WHAT_PLUG);
 	}
-	for (;;) {
-		/* Offline until the notifier says otherwise, even during add. */
-		e->mb_state[mb] = VMEM_MB_OFFLINE;
-		if (memmap)
-			set_bit(mb, e->mb_memmap);
-		rc = sbm_add_mb(e, mb, memmap);
-		if (!rc) {
-			e->memmap_used |= memmap;
-			return 1;
-		}
-		e->mb_state[mb] = VMEM_MB_UNUSED;
-		clear_bit(mb, e->mb_memmap);
-		if (!memmap || rc != -EOPNOTSUPP)
-			break;
-		/*
-		 * Linux keeps memmaps in kernel memory: plain adds from now
-		 * on, this block's at once if the budget allows it.
-		 */
-		e->memmap = false;
-		e->memmap_refused = true;
-		memmap = false;
-		rc = vmem_budget_check(e, false);
-		if (rc) {
-			undo = sbm_unplug_all_sbs(e, mb);
-			return undo ?: rc;
-		}
-	}
-	vmem_err(e, rc, "add");
+	rc = mb_add(e, mb, memmap);
+	if (!rc)
+		return 1;
 	/* Give the memory back; if that fails too, retry later. */
-	undo = sbm_unplug_all_sbs(e, mb);
+	undo = mb_unplug_all_sbs(e, mb);
 	if (undo)
 		return undo;
 	if (vmem_transient(rc))
-		return vmem_err(e, rc, "add");
+		return rc;
 	/* Linux refuses this block for good: use the others. */
 	set_bit(mb, e->mb_bad);
 	return 1;
@@ -283,45 +405,64 @@ int vmem_plan_plug_step(struct vmem_engine *e, u64 need)
 	unsigned int nr = min_t(u64, need / e->p.sb_size, e->sbs_per_mb);
 	static const u8 order[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL,
 				    VMEM_MB_OFFLINE };
+	bool busy = false, refused = false;
 	unsigned int i;
 	u64 mb;
 	int rc;
 
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
 		for (mb = 0; mb < e->nr_mbs; mb++) {
-			if (e->mb_state[mb] != order[i] || mb_moving(e, mb) ||
-			    !sbm_has_free_sb(e, mb))
+			if (mb_state(e, mb) != order[i] ||
+			    !mb_has_free_sb(e, mb))
 				continue;
-			rc = sbm_plug_into(e, mb, nr);
+			if (mb_refused(e, mb)) {
+				refused = true;
+				continue;
+			}
+			if (vmem_books_moving(e, mb)) {
+				busy = true;
+				continue;
+			}
+			rc = mb_plug_into(e, mb, nr);
 			if (!rc)	/* cannot happen: the block has room */
-				return vmem_err(e, -ENOSPC, "plug");
+				return vmem_err(e, -ENOSPC, VMEM_WHAT_PLUG);
 			return rc < 0 ? rc : 1;
 		}
 	}
 
 	/* A new block: one left plugged by a failed add comes first. */
 	for (mb = 0; mb < e->nr_mbs; mb++)
-		if (e->mb_state[mb] == VMEM_MB_UNUSED &&
-		    !test_bit(mb, e->mb_bad) && mb_plugged_sbs(e, mb))
+		if (mb_state(e, mb) == VMEM_MB_UNUSED &&
+		    !test_bit(mb, e->mb_bad) && !mb_refused(e, mb) &&
+		    mb_plugged_sbs(e, mb))
 			break;
 	if (mb == e->nr_mbs)
-		for (mb = 0; mb < e->nr_mbs; mb++)
-			if (e->mb_state[mb] == VMEM_MB_UNUSED &&
-			    !test_bit(mb, e->mb_bad) && sbm_has_free_sb(e, mb))
+		for (mb = 0; mb < e->nr_mbs; mb++) {
+			if (mb_state(e, mb) != VMEM_MB_UNUSED ||
+			    test_bit(mb, e->mb_bad) || !mb_has_free_sb(e, mb))
+				continue;
+			if (!mb_refused(e, mb))
 				break;
-	if (mb == e->nr_mbs)
-		return vmem_err(e, -ENOSPC, "plug");
-	if (count_mbs(e, VMEM_MB_OFFLINE) * e->p.mb_size >=
+			refused = true;
+		}
+	if (mb == e->nr_mbs) {
+		/* Blocks in transition may have room once they settle. */
+		if (busy)
+			return vmem_err(e, -EBUSY, VMEM_WHAT_BUSY_BLOCKS);
+		return vmem_err(e, -ERANGE, refused ? VMEM_WHAT_REFUSED :
+				VMEM_WHAT_NO_BLOCK);
+	}
+	if (vmem_books_count(e, VMEM_MB_OFFLINE) * e->p.mb_size >=
 	    e->p.offline_threshold)
-		return vmem_err(e, -EINPROGRESS, "waiting for onlining");
-	return sbm_add_new(e, mb, nr);
+		return vmem_err(e, -EINPROGRESS, VMEM_WHAT_WAIT_ONLINE);
+	return mb_add_new(e, mb, nr);
 }
 
 /*
- * Subblocks of @mb an unplug of up to @nr may take now, from the top,
- * without removing the block: its plugged ones above the memmap.
+ * Subblocks of @mb an unplug may take now, from the top, without
+ * removing the block: its plugged ones above the memmap.
  */
-static unsigned int sbm_spare_sbs(const struct vmem_engine *e, u64 mb)
+static unsigned int mb_spare_sbs(const struct vmem_engine *e, u64 mb)
 {
 	return mb_plugged_sbs(e, mb) - mb_memmap_sbs(e, mb);
 }
@@ -331,12 +472,12 @@ static unsigned int sbm_spare_sbs(const struct vmem_engine *e, u64 mb)
  * has spare subblocks, or only its memmap is left and @nr covers it (the
  * block is then removed whole).
  */
-static bool sbm_can_shrink(const struct vmem_engine *e, u64 mb,
-			   unsigned int nr)
+static bool mb_can_shrink(const struct vmem_engine *e, u64 mb,
+			  unsigned int nr)
 {
 	unsigned int n = mb_plugged_sbs(e, mb);
 
-	return n && (sbm_spare_sbs(e, mb) || n <= nr);
+	return n && (mb_spare_sbs(e, mb) || n <= nr);
 }
 
 /*
@@ -344,7 +485,7 @@ static bool sbm_can_shrink(const struct vmem_engine *e, u64 mb,
  * of them is in use (not added, or offline). Removes the block once
  * nothing but its memmap is left and @nr covers that too.
  */
-static int sbm_unplug_unused(struct vmem_engine *e, u64 mb, unsigned int nr)
+static int mb_unplug_unused(struct vmem_engine *e, u64 mb, unsigned int nr)
 {
 	int lo = mb_memmap_sbs(e, mb), sb, end, rc;
 
@@ -356,47 +497,54 @@ static int sbm_unplug_unused(struct vmem_engine *e, u64 mb, unsigned int nr)
 		for (end = sb; end > lo && sb + 1 - end < nr; end--)
 			if (!sb_plugged(e, mb, end - 1))
 				break;
-		rc = sbm_request(e, false, mb, end, sb + 1 - end);
+		rc = mb_unplug_idle(e, mb, end, sb + 1 - end);
 		if (rc)
 			return rc;
 		nr -= sb + 1 - end;
 	}
-	if (e->mb_state[mb] != VMEM_MB_UNUSED &&
+	if (mb_state(e, mb) != VMEM_MB_UNUSED &&
 	    mb_plugged_sbs(e, mb) == lo && (!lo || nr >= lo))
-		return sbm_remove_mb(e, mb);
+		return mb_remove(e, mb);
 	return 0;
 }
 
 /*
  * Take back up to @nr plugged subblocks of the online block @mb, from the
- * top (its memmap stays), and unplug them. Returns the number unplugged,
- * or a negative errno if none could be.
+ * top (its memmap stays), and unplug them; a failed request hands them
+ * back. Returns the number unplugged, or a negative errno if none could
+ * be.
  */
-static int sbm_unplug_online_sbs(struct vmem_engine *e, u64 mb,
-				 unsigned int nr)
+static int mb_unplug_online_sbs(struct vmem_engine *e, u64 mb,
+				unsigned int nr)
 {
 	int lo = mb_memmap_sbs(e, mb), sb, rc = -EBUSY;
 	unsigned int done = 0;
-	u64 addr;
 
 	for (sb = e->sbs_per_mb - 1; sb >= lo && done < nr; sb--) {
-		if (!sb_plugged(e, mb, sb))
+		if (!sb_plugged(e, mb, sb) ||
+		    test_bit(g_bit(e, mb, sb), e->g_offline))
 			continue;
-		addr = sb_addr(e, mb, sb);
-		rc = e->mm->fake_offline(e->mm_priv, addr, e->p.sb_size);
+		rc = e->mm->may_take(e->mm_priv, sb_addr(e, mb, sb),
+				     e->p.sb_size);
+		if (!rc)
+			rc = vmem_books_take(e, mb, sb, 1);
 		if (rc) {
-			vmem_err(e, rc, "fake_offline");
+			vmem_err(e, rc, VMEM_WHAT_FAKE_OFFLINE);
+			if (rc == -EBUSY && vmem_books_moving(e, mb))
+				break;
 			continue;
 		}
-		rc = sbm_request(e, false, mb, sb, 1);
+		rc = mb_request(e, false, mb, sb, 1);
 		if (rc) {
-			e->mm->fake_online(e->mm_priv, addr, e->p.sb_size);
+			vmem_books_release(e, mb, sb, 1);
 			break;
 		}
 		done++;
 	}
 	if (done && mb_plugged_sbs(e, mb) == lo && (!lo || nr - done >= lo))
-		sbm_remove_mb(e, mb);	/* retried later if it fails */
+		mb_remove(e, mb);	/* retried later if it fails */
+	if (!done && rc == -EBUSY)	/* nothing could be taken */
+		vmem_err(e, rc, VMEM_WHAT_FAKE_OFFLINE);
 	return done ? done : rc;
 }
 
@@ -408,20 +556,20 @@ static int sbm_unplug_online_sbs(struct vmem_engine *e, u64 mb,
  * @online. Returns 1 on progress, 0 if there is no such block, or the
  * last error.
  */
-static int sbm_remove_memmap_only(struct vmem_engine *e, bool online)
+static int mb_remove_memmap_only(struct vmem_engine *e, bool online)
 {
 	int rc, ret = 0;
 	u64 mb;
 
 	for (mb = e->nr_mbs; mb-- > 0;) {
-		if (e->mb_state[mb] == VMEM_MB_UNUSED || mb_moving(e, mb) ||
+		if (mb_state(e, mb) == VMEM_MB_UNUSED ||
 		    (mb_online(e, mb) && !online) ||
-		    !test_bit(mb, e->mb_memmap) || sbm_spare_sbs(e, mb))
+		    !test_bit(mb, e->mb_memmap) || mb_spare_sbs(e, mb))
 			continue;
-		rc = sbm_remove_mb(e, mb);
+		rc = mb_remove(e, mb);
 		if (!rc)
 			return 1;
-		if (e->mb_state[mb] == VMEM_MB_UNUSED)
+		if (mb_state(e, mb) == VMEM_MB_UNUSED)
 			return rc;	/* removed; its unplug failed */
 		ret = rc;
 	}
@@ -439,32 +587,40 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 {
 	unsigned int nr = min_t(u64, excess / e->p.sb_size, e->sbs_per_mb);
 	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
+	enum vmem_what why = VMEM_WHAT_NONE;
+	enum vmem_mb_state s;
 	unsigned int i, n;
 	int rc = 0;
 	u64 mb;
 
 	for (mb = e->nr_mbs; mb-- > 0;) {
-		if ((e->mb_state[mb] == VMEM_MB_UNUSED ||
-		     e->mb_state[mb] == VMEM_MB_OFFLINE) &&
-		    !mb_moving(e, mb) && sbm_can_shrink(e, mb, nr)) {
-			rc = sbm_unplug_unused(e, mb, nr);
+		s = mb_state(e, mb);
+		if ((s == VMEM_MB_UNUSED || s == VMEM_MB_OFFLINE) &&
+		    mb_can_shrink(e, mb, nr) && !mb_unplug_skip(e, mb, &why) &&
+		    !vmem_books_moving(e, mb)) {
+			rc = mb_unplug_unused(e, mb, nr);
 			return rc ? rc : 1;
 		}
 	}
-	if (!e->p.unplug_online) {
-		rc = sbm_remove_memmap_only(e, false);
-		return rc ?: vmem_err(e, -EPERM, "unplug_online is off");
+	if (!e->unplug_online) {
+		rc = mb_remove_memmap_only(e, false);
+		if (rc)
+			return rc;
+		if (why != VMEM_WHAT_NONE)
+			return vmem_err(e, -ERANGE, why);
+		return vmem_err(e, -EPERM, VMEM_WHAT_UNPLUG_ONLINE_OFF);
 	}
 
 	for (i = 0; i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
 			n = mb_plugged_sbs(e, mb);
-			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
-			    !n || n > nr)
+			if (mb_state(e, mb) != online[i] || !n || n > nr ||
+			    mb_unplug_skip(e, mb, &why) ||
+			    vmem_books_moving(e, mb))
 				continue;
-			rc = sbm_remove_mb(e, mb);
+			rc = mb_remove(e, mb);
 			if (rc) {
-				if (e->mb_state[mb] == VMEM_MB_UNUSED)
+				if (mb_state(e, mb) == VMEM_MB_UNUSED)
 					return rc;	/* removed; unplug failed */
 				continue;
 			}
@@ -472,14 +628,19 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 		}
 	}
 
-	if (e->p.bbm)	/* gives up; the retry comes with backoff */
-		return rc ? rc : vmem_err(e, -EBUSY, "offline_and_remove");
+	if (e->p.bbm) {	/* gives up; the retry comes with backoff */
+		if (!rc && why != VMEM_WHAT_NONE)
+			return vmem_err(e, -ERANGE, why);
+		return rc ? rc : vmem_err(e, -EBUSY,
+					  VMEM_WHAT_OFFLINE_AND_REMOVE);
+	}
 	for (i = 0; i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
-			if (e->mb_state[mb] != online[i] || mb_moving(e, mb) ||
-			    !sbm_spare_sbs(e, mb))
+			if (mb_state(e, mb) != online[i] ||
+			    !mb_spare_sbs(e, mb) || mb_unplug_skip(e, mb, &why) ||
+			    vmem_books_moving(e, mb))
 				continue;
-			rc = sbm_unplug_online_sbs(e, mb, nr);
+			rc = mb_unplug_online_sbs(e, mb, nr);
 			if (rc > 0)
 				return 1;
 			if (rc != -EBUSY && rc != -ENOMEM && rc != -ENOSPC)
@@ -488,12 +649,14 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	}
 	/* Nothing else moved (or only transient failures): the last resort. */
 	if (!rc || rc == -EBUSY || rc == -ENOMEM || rc == -ENOSPC) {
-		int last = sbm_remove_memmap_only(e, true);
+		int last = mb_remove_memmap_only(e, true);
 
 		if (last)
 			return last;
 	}
-	return rc ? rc : vmem_err(e, -EBUSY, "fake_offline");
+	if (!rc && why != VMEM_WHAT_NONE)
+		return vmem_err(e, -ERANGE, why);
+	return rc ? rc : vmem_err(e, -EBUSY, VMEM_WHAT_FAKE_OFFLINE);
 }
 
 /* Retry the removal of added blocks that have nothing plugged. */
@@ -503,12 +666,38 @@ int vmem_plan_remove_empty(struct vmem_engine *e)
 	u64 mb;
 
 	for (mb = 0; mb < e->nr_mbs; mb++) {
-		if (e->mb_state[mb] == VMEM_MB_UNUSED || mb_moving(e, mb) ||
-		    mb_plugged_sbs(e, mb))
+		if (mb_state(e, mb) == VMEM_MB_UNUSED ||
+		    mb_plugged_sbs(e, mb) || vmem_books_moving(e, mb))
 			continue;
-		rc = sbm_remove_mb(e, mb);
+		rc = mb_remove(e, mb);
 		if (rc)
 			ret = rc;
+	}
+	return ret;
+}
+
+/**
+ * vmem_plan_remove_offline() - remove every offline block, plugged or not
+ * @e: the engine, e->lock held, in its teardown
+ *
+ * Return: 0, or the last removal's error (the block stays added).
+ */
+int vmem_plan_remove_offline(struct vmem_engine *e)
+{
+	int rc, ret = 0;
+	u64 mb;
+
+	lockdep_assert_held(&e->lock);
+	for (mb = 0; mb < e->nr_mbs; mb++) {
+		if (mb_state(e, mb) != VMEM_MB_OFFLINE ||
+		    vmem_books_moving(e, mb))
+			continue;
+		rc = e->mm->remove(e->mm_priv, mb_addr(e, mb), e->p.mb_size);
+		if (rc) {
+			ret = vmem_err(e, rc, VMEM_WHAT_REMOVE);
+			continue;
+		}
+		vmem_books_removed(e, mb);
 	}
 	return ret;
 }

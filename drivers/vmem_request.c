@@ -3,11 +3,15 @@
  * Device requests over the virtqueue: struct vmem_device_ops for the
  * engine. One request is in flight at a time (req_lock); the caller sleeps
  * until the device returns the buffer. Replies are returned unvalidated;
- * the engine maps them (vmem_resp_to_errno()). A device that breaks the
- * ring (a used buffer that was never made available, say) gets the
- * virtqueue marked broken by the virtio core: the waiting request ends
- * with -EPROTO, and the engine stops using the device.
+ * the engine maps them (vmem_call.c). A device that breaks the ring (a
+ * used buffer that was never made available, say) gets the virtqueue
+ * marked broken by the virtio core: the waiting request ends with
+ * -EPROTO, and the engine stops using the device. A request the device
+ * leaves unanswered for VMEM_STALL_MS is reported (retry_state, state,
+ * last_error and the log) until the reply comes: a buffer the device
+ * holds cannot be taken back.
  */
+#include <linux/jiffies.h>
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -22,6 +26,37 @@ void vmem_vq_done(struct virtqueue *vq)
 	wake_up(&vm->resp_wq);
 }
 
+/* Wait for the reply to the request sent at @sent; req_lock held. */
+static void *vmem_wait_reply(struct vmem_dev *vm, struct virtqueue *vq,
+			     u16 type, unsigned long sent, unsigned int *len)
+{
+	bool stalled = false;
+	void *buf = NULL;
+
+	lockdep_assert_held(&vm->req_lock);
+	while (!wait_event_timeout(vm->resp_wq,
+				   (buf = virtqueue_get_buf(vq, len)) ||
+				   virtqueue_is_broken(vq),
+				   msecs_to_jiffies(VMEM_STALL_MS))) {
+		if (stalled)
+			continue;
+		stalled = true;
+		WRITE_ONCE(vm->stats.stall_type, type);
+		WRITE_ONCE(vm->stats.stall_since, sent ?: 1);
+		dev_warn(&vm->vdev->dev, "request type %u unanswered for %u s: waiting for the device\n",
+			 type, (unsigned int)(VMEM_STALL_MS / MSEC_PER_SEC));
+		vmem_notify_pollers(vm);
+	}
+	if (stalled) {
+		WRITE_ONCE(vm->stats.stall_since, 0);
+		dev_info(&vm->vdev->dev, "request type %u answered after %u s\n",
+			 type, (unsigned int)(jiffies_to_msecs(jiffies - sent) /
+					     MSEC_PER_SEC));
+		vmem_notify_pollers(vm);
+	}
+	return buf;
+}
+
 /*
  * Send one request and wait for its reply. @bytes: what an ACK plugs or
  * unplugs, for the counters. Returns the reply type, or a negative errno.
@@ -31,11 +66,17 @@ static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
 {
 	struct virtio_device *vdev = vm->vdev;
 	struct scatterlist sg_req, sg_resp, *sgs[2] = { &sg_req, &sg_resp };
+	struct virtqueue *vq;
 	unsigned int len = 0;
 	void *buf;
 	int rc;
 
 	mutex_lock(&vm->req_lock);
+	vq = READ_ONCE(vm->vq);
+	if (!vq) {
+		rc = -ENODEV;	/* suspended: the works are stopped */
+		goto out;
+	}
 	memset(&vm->req, 0, sizeof(vm->req));
 	vm->req.type = cpu_to_virtio16(vdev, type);
 	/* plug, unplug and state share one layout */
@@ -46,12 +87,17 @@ static int vmem_send(struct vmem_dev *vm, u16 type, u64 addr, u16 nb_blocks,
 	sg_init_one(&sg_resp, &vm->resp, sizeof(vm->resp));
 
 	trace_virtio_mem_request(dev_name(&vdev->dev), type, addr, nb_blocks);
-	rc = virtqueue_add_sgs(vm->vq, sgs, 1, 1, vm, GFP_KERNEL);
-	if (rc)
+	rc = virtqueue_add_sgs(vq, sgs, 1, 1, vm, GFP_KERNEL);
+	if (rc) {
+		/* -EIO: the core found the queue broken; it stays so. */
+		if (rc == -EIO)
+			rc = -EPROTO;
+		dev_warn_ratelimited(&vdev->dev, "request type %u not queued: %d\n",
+				     type, rc);
 		goto out;
-	virtqueue_kick(vm->vq);
-	wait_event(vm->resp_wq, (buf = virtqueue_get_buf(vm->vq, &len)) ||
-		   virtqueue_is_broken(vm->vq));
+	}
+	virtqueue_kick(vq);
+	buf = vmem_wait_reply(vm, vq, type, jiffies, &len);
 	if (!buf) {
 		dev_warn_ratelimited(&vdev->dev, "request queue broken, request type %u without reply\n",
 				     type);
@@ -78,7 +124,7 @@ out:
 
 static u64 vmem_bytes(struct vmem_dev *vm, u16 nb_blocks)
 {
-	return (u64)nb_blocks * vm->engine.p.block_size;
+	return (u64)nb_blocks * vm->cfg.block_size;
 }
 
 static int vmem_plug(void *priv, u64 addr, u16 nb_blocks)
@@ -110,9 +156,16 @@ static int vmem_state(void *priv, u64 addr, u16 nb_blocks, u16 *state)
 			 state);
 }
 
+/* The device announces no change an UNPLUG_ALL makes: read it now. */
+static void vmem_reread_config(void *priv)
+{
+	vmem_config_update(priv);
+}
+
 const struct vmem_device_ops vmem_virtio_ops = {
 	.plug = vmem_plug,
 	.unplug = vmem_unplug,
 	.unplug_all = vmem_unplug_all,
 	.state = vmem_state,
+	.reread_config = vmem_reread_config,
 };

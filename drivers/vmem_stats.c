@@ -5,16 +5,12 @@
  * (vmem_sysfs.c).
  */
 #include <linux/jiffies.h>
-#include <linux/moduleparam.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
 #include <linux/virtio.h>
 
 #include "../include/vmem_dev.h"
-
-static unsigned int offline_warn_secs = 30;
-module_param(offline_warn_secs, uint, 0644);
-MODULE_PARM_DESC(offline_warn_secs, "Seconds added memory may stay offline before the driver says that nothing onlines it (0: never)");
 
 /**
  * vmem_stats_reply() - count one request and its reply
@@ -39,11 +35,11 @@ void vmem_stats_reply(struct vmem_dev *vm, u16 type, u64 bytes, int resp)
 	else
 		atomic64_add(bytes, &s->bytes_unplugged);
 	/*
-	 * The caller holds the engine lock: sysfs_notify() (kernfs locks)
-	 * runs from a work instead. Pollers then read the books once the
-	 * engine lock is free. Not while going away: remove frees @vm.
+	 * The caller holds the engine's run lock: sysfs_notify() (kernfs
+	 * locks) runs from a work instead. Not once stopped: remove frees
+	 * @vm.
 	 */
-	if (!READ_ONCE(vm->removing))
+	if (READ_ONCE(vm->ready))
 		queue_work(system_freezable_wq, &s->notify_work);
 }
 
@@ -53,22 +49,31 @@ static void vmem_notify_work(struct work_struct *work)
 					    notify_work);
 	struct vmem_dev *vm = container_of(s, struct vmem_dev, stats);
 
-	sysfs_notify(&vm->vdev->dev.kobj, "virtio_mem", "plugged_size");
+	sysfs_notify(&vm->vdev->dev.kobj, VMEM_SYSFS_GROUP, "plugged_size");
 }
 
 /**
- * vmem_stats_after_run() - note the time of a new engine error
- * @vm: the device, engine.lock held, after an engine run
+ * vmem_stats_error_time() - when the engine's last error was seen
+ * @vm: the device
+ * @nr_errors: the engine's error count now (vmem_status.nr_errors)
+ *
+ * The first caller that sees the count move takes the time.
+ *
+ * Return: wall time (UTC) of the last error.
  */
-void vmem_stats_after_run(struct vmem_dev *vm)
+time64_t vmem_stats_error_time(struct vmem_dev *vm, u64 nr_errors)
 {
-	struct vmem_engine *e = &vm->engine;
+	struct vmem_stats *s = &vm->stats;
+	time64_t t;
 
-	lockdep_assert_held(&e->lock);
-	if (e->nr_errors == vm->stats.seen_errors)
-		return;
-	vm->stats.seen_errors = e->nr_errors;
-	vm->stats.last_err_time = ktime_get_real_seconds();
+	spin_lock(&s->lock);
+	if (nr_errors != s->seen_errors) {
+		s->seen_errors = nr_errors;
+		s->last_err_time = ktime_get_real_seconds();
+	}
+	t = s->last_err_time;
+	spin_unlock(&s->lock);
+	return t;
 }
 
 /**
@@ -82,42 +87,40 @@ void vmem_stats_after_run(struct vmem_dev *vm)
  */
 void vmem_offline_watch(struct vmem_dev *vm)
 {
-	unsigned long secs = READ_ONCE(offline_warn_secs), due;
+	unsigned long secs = vmem_param_offline_warn_secs(), due = 0;
 	struct vmem_stats *s = &vm->stats;
+	struct vmem_status st;
 	bool warn = false;
 	u64 off;
 
-	mutex_lock(&vm->engine.lock);
-	off = vmem_engine_plugged_in(&vm->engine, VMEM_MB_OFFLINE);
-	mutex_unlock(&vm->engine.lock);
-
-	mutex_lock(&vm->lock);
+	vmem_engine_status(vm->engine, &st);
+	off = st.plugged_in[VMEM_MB_OFFLINE];
+	spin_lock(&s->lock);
 	if (!off || !secs) {
 		s->offline_since = 0;
 		s->offline_warned = false;
-		WRITE_ONCE(s->left_offline, 0);
-		mutex_unlock(&vm->lock);
-		return;
+		s->left_offline = 0;
+	} else {
+		if (!s->offline_since)
+			s->offline_since = jiffies ?: 1;
+		due = s->offline_since + secs * HZ;
+		if (time_before(jiffies, due)) {
+			due -= jiffies;
+		} else {
+			due = 0;
+			s->left_offline = off;
+			warn = !s->offline_warned;
+			s->offline_warned = true;
+		}
 	}
-	if (!s->offline_since)
-		s->offline_since = jiffies ?: 1;
-	due = s->offline_since + secs * HZ;
-	if (time_before(jiffies, due)) {
-		mutex_unlock(&vm->lock);
-		if (!READ_ONCE(vm->removing))
-			queue_delayed_work(system_freezable_wq,
-					   &s->offline_work, due - jiffies);
-		return;
-	}
-	WRITE_ONCE(s->left_offline, off);
-	warn = !s->offline_warned;
-	s->offline_warned = true;
-	mutex_unlock(&vm->lock);
+	spin_unlock(&s->lock);
+	if (due && READ_ONCE(vm->ready))
+		queue_delayed_work(system_freezable_wq, &s->offline_work, due);
 	if (!warn)
 		return;
 	dev_warn(&vm->vdev->dev, "%llu MiB of plugged memory stayed offline for %lu s: nothing onlines it. Set /sys/devices/system/memory/auto_online_blocks to online_movable, boot with memhp_default_state=online_movable, or install the udev rule tools/udev/80-virtio-mem.rules\n",
 		 off >> 20, secs);
-	vmem_sysfs_notify(vm);
+	vmem_notify_pollers(vm);
 }
 
 static void vmem_offline_work(struct work_struct *work)
@@ -130,17 +133,49 @@ static void vmem_offline_work(struct work_struct *work)
 
 void vmem_stats_init(struct vmem_dev *vm)
 {
+	spin_lock_init(&vm->stats.lock);
 	INIT_DELAYED_WORK(&vm->stats.offline_work, vmem_offline_work);
 	INIT_WORK(&vm->stats.notify_work, vmem_notify_work);
 	mutex_init(&vm->stats.notify_lock);
 }
 
 /*
- * After vm->removing is set and the resize work is stopped: nothing
+ * After vm->ready is cleared and the resize work is stopped: nothing
  * queues the watch or a notification again.
  */
-void vmem_stats_exit(struct vmem_dev *vm)
+void vmem_stats_stop(struct vmem_dev *vm)
 {
 	cancel_delayed_work_sync(&vm->stats.offline_work);
 	cancel_work_sync(&vm->stats.notify_work);
+}
+
+/**
+ * vmem_notify_pollers() - wake up pollers of state and retry_state
+ * @vm: the device; no lock of ours held
+ *
+ * After anything that may change them: an engine run, a config change,
+ * the offline watch, a stalled request. Only a changed line (for
+ * retry_state, a changed kind of line) is notified.
+ */
+void vmem_notify_pollers(struct vmem_dev *vm)
+{
+	struct vmem_stats *s = &vm->stats;
+	char state[VMEM_LINE_LEN], retry[VMEM_LINE_LEN];
+	enum vmem_retry_kind kind;
+	bool st, rt;
+
+	/* Read and compare in one go: several works call this. */
+	mutex_lock(&s->notify_lock);
+	vmem_state_line(vm, state, sizeof(state));
+	kind = vmem_retry_line(vm, retry, sizeof(retry));
+	st = strcmp(state, s->state);
+	if (st)
+		strscpy(s->state, state, sizeof(s->state));
+	rt = kind != s->retry;
+	s->retry = kind;
+	mutex_unlock(&s->notify_lock);
+	if (st)
+		sysfs_notify(&vm->vdev->dev.kobj, VMEM_SYSFS_GROUP, "state");
+	if (rt)
+		sysfs_notify(&vm->vdev->dev.kobj, VMEM_SYSFS_GROUP, "retry_state");
 }

@@ -3,11 +3,14 @@
  * Read-only sysfs view of a virtio-mem device, under
  * /sys/bus/virtio/devices/virtio<N>/virtio_mem/. One value per file, sizes
  * in decimal bytes. Documented in Documentation/ABI/testing/.
- * plugged_size, state and retry_state wake up poll() when they change.
+ * plugged_size, state and retry_state wake up poll() when they change
+ * (vmem_notify_pollers()). Every file reads a snapshot: none waits behind
+ * a device request.
  */
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
+#include <linux/timekeeping.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -73,21 +76,28 @@ static ssize_t nid_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(nid);
 
-/* The books once the engine runs (they equal the device after every
+/* A snapshot of the books; false when not resizing (no engine). */
+static bool vmem_sysfs_status(struct device *dev, struct vmem_status *st)
+{
+	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
+
+	if (!vm->engine)
+		return false;
+	vmem_engine_status(vm->engine, st);
+	return true;
+}
+
+/*
+ * The books once the engine runs (they equal the device after every
  * completed request), else the device's own value.
  */
 static ssize_t plugged_size_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
-	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
-	u64 val;
+	struct vmem_status st;
 
-	if (vm->engine_ready) {
-		mutex_lock(&vm->engine.lock);
-		val = vm->engine.plugged;
-		mutex_unlock(&vm->engine.lock);
-		return sysfs_emit(buf, "%llu\n", val);
-	}
+	if (vmem_sysfs_status(dev, &st))
+		return sysfs_emit(buf, "%llu\n", st.plugged);
 	return vmem_show_cfg_u64(dev, buf,
 				 offsetof(struct vmem_config, plugged_size));
 }
@@ -98,9 +108,10 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 {
 	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
 
-	if (!vm->engine_ready)
+	if (!vm->engine)
 		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "%s\n", vm->engine.p.bbm ? "bbm" : "sbm");
+	return sysfs_emit(buf, "%s\n",
+			  vmem_engine_params(vm->engine)->bbm ? "bbm" : "sbm");
 }
 static DEVICE_ATTR_RO(mode);
 
@@ -109,149 +120,30 @@ static ssize_t subblock_size_show(struct device *dev,
 {
 	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
 
-	return sysfs_emit(buf, "%llu\n",
-			  vm->engine_ready ? vm->engine.p.sb_size : 0);
+	return sysfs_emit(buf, "%llu\n", vm->engine ?
+			  vmem_engine_params(vm->engine)->sb_size : 0);
 }
 static DEVICE_ATTR_RO(subblock_size);
-
-/*
- * Milliseconds until the resize work's retry, 0 if none is due later. A
- * kick (mod_delayed_work() with no delay) deletes the timer but leaves
- * its old expiry: only an armed timer counts.
- */
-static unsigned int vmem_retry_in_ms(struct vmem_dev *vm)
-{
-	long left;
-
-	if (!timer_pending(&vm->resize_work.timer))
-		return 0;
-	left = (long)(READ_ONCE(vm->resize_work.timer.expires) - jiffies);
-	return left > 0 ? jiffies_to_msecs(left) : 0;
-}
-
-/* What the driver is doing, and why it stopped short if it did. */
-static void vmem_state_line(struct vmem_dev *vm, char *buf, size_t len)
-{
-	struct vmem_engine *e = &vm->engine;
-	enum vmem_run_result res;
-
-	if (!vm->engine_ready) {
-		strscpy(buf, "not resizing", len);
-		return;
-	}
-	mutex_lock(&vm->lock);
-	res = vm->last_result;
-	mutex_unlock(&vm->lock);
-	mutex_lock(&e->lock);
-	if (e->broken)
-		snprintf(buf, len, "broken: %s: %d", e->last_what,
-			 e->last_err);
-	else if (e->budget_limited)
-		strscpy(buf, "limited by kernel memory for the memmap", len);
-	else if (res == VMEM_RUN_WAIT_ONLINE)
-		strscpy(buf, "waiting for onlining", len);
-	else if (vmem_retry_in_ms(vm) || res == VMEM_RUN_RETRY)
-		snprintf(buf, len, "retrying: %s: %d", e->last_what ?: "-",
-			 e->last_err);
-	else if (e->plugged != vmem_engine_target(e))
-		strscpy(buf, "resizing", len);
-	else
-		strscpy(buf, "idle", len);
-	mutex_unlock(&e->lock);
-}
 
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	char line[sizeof(((struct vmem_stats *)0)->state)];
+	char line[VMEM_LINE_LEN];
 
 	vmem_state_line(dev_to_virtio(dev)->priv, line, sizeof(line));
 	return sysfs_emit(buf, "%s\n", line);
 }
 static DEVICE_ATTR_RO(state);
 
-enum vmem_retry_kind {
-	VMEM_RETRY_KIND_IDLE,
-	VMEM_RETRY_KIND_RESIZING,
-	VMEM_RETRY_KIND_RETRYING,
-	VMEM_RETRY_KIND_BROKEN,
-};
-
-/* "idle", "resizing", "retrying in N ms" or "broken". */
-static enum vmem_retry_kind vmem_retry_line(struct vmem_dev *vm, char *buf,
-					    size_t len)
-{
-	struct vmem_engine *e = &vm->engine;
-	enum vmem_retry_kind kind = VMEM_RETRY_KIND_IDLE;
-	unsigned int left = 0;
-
-	if (vm->engine_ready) {
-		mutex_lock(&e->lock);
-		left = vmem_retry_in_ms(vm);
-		if (e->broken)
-			kind = VMEM_RETRY_KIND_BROKEN;
-		else if (left)
-			kind = VMEM_RETRY_KIND_RETRYING;
-		else if (e->plugged != vmem_engine_target(e))
-			kind = VMEM_RETRY_KIND_RESIZING;
-		mutex_unlock(&e->lock);
-	}
-	switch (kind) {
-	case VMEM_RETRY_KIND_BROKEN:
-		strscpy(buf, "broken", len);
-		break;
-	case VMEM_RETRY_KIND_RETRYING:
-		snprintf(buf, len, "retrying in %u ms", left);
-		break;
-	case VMEM_RETRY_KIND_RESIZING:
-		strscpy(buf, "resizing", len);
-		break;
-	default:
-		strscpy(buf, "idle", len);
-	}
-	return kind;
-}
-
 static ssize_t retry_state_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
-	char line[32];
+	char line[VMEM_LINE_LEN];
 
 	vmem_retry_line(dev_to_virtio(dev)->priv, line, sizeof(line));
 	return sysfs_emit(buf, "%s\n", line);
 }
 static DEVICE_ATTR_RO(retry_state);
-
-/**
- * vmem_sysfs_notify() - wake up pollers of state and retry_state
- * @vm: the device; no lock held
- *
- * After anything that may change them: an engine run, a config change,
- * the offline watch. Only a changed line (for retry_state, a changed
- * kind of line) is notified.
- */
-void vmem_sysfs_notify(struct vmem_dev *vm)
-{
-	struct vmem_stats *s = &vm->stats;
-	char state[sizeof(s->state)], retry[32];
-	enum vmem_retry_kind kind;
-	bool st, rt;
-
-	/* Read and compare in one go: three works call this. */
-	mutex_lock(&s->notify_lock);
-	vmem_state_line(vm, state, sizeof(state));
-	kind = vmem_retry_line(vm, retry, sizeof(retry));
-	st = strcmp(state, s->state);
-	if (st)
-		strscpy(s->state, state, sizeof(s->state));
-	rt = kind != s->retry;
-	s->retry = kind;
-	mutex_unlock(&s->notify_lock);
-	if (st)
-		sysfs_notify(&vm->vdev->dev.kobj, "virtio_mem", "state");
-	if (rt)
-		sysfs_notify(&vm->vdev->dev.kobj, "virtio_mem", "retry_state");
-}
 
 /* Request counters: one file per request type and reply. */
 struct vmem_req_attr {
@@ -317,33 +209,33 @@ static DEVICE_ATTR_RO(offline_and_remove_failures);
 
 /*
  * "none", or "<ERRNAME> <what> <YYYY-MM-DDTHH:MM:SS>" (UTC): the engine's
- * last failure, which may have been followed by successes.
+ * last failure, which may have been followed by successes; while the
+ * device leaves a request unanswered, "ETIMEDOUT <request> <time sent>".
  */
 static ssize_t last_error_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
+	static const char * const types[VMEM_STATS_TYPES] = {
+		"plug", "unplug", "unplug_all", "state",
+	};
 	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
-	struct vmem_engine *e = &vm->engine;
-	const char *what = NULL;
+	unsigned long since = READ_ONCE(vm->stats.stall_since);
+	u16 type = READ_ONCE(vm->stats.stall_type);
+	struct vmem_status st;
 	char name[24];
 	time64_t t;
-	int err = 0;
 
-	if (vm->engine_ready) {
-		mutex_lock(&e->lock);
-		err = e->last_err;
-		what = e->last_what;
-		t = vm->stats.last_err_time;
-		/* Not seen by the end of a run yet: it is happening now. */
-		if (e->nr_errors != vm->stats.seen_errors)
-			t = ktime_get_real_seconds();
-		mutex_unlock(&e->lock);
+	if (since && type < VMEM_STATS_TYPES) {
+		t = ktime_get_real_seconds() -
+		    jiffies_to_msecs(jiffies - since) / MSEC_PER_SEC;
+		return sysfs_emit(buf, "ETIMEDOUT %s %ptT\n", types[type], &t);
 	}
-	if (!err)
+	if (!vmem_sysfs_status(dev, &st) || !st.last_err)
 		return sysfs_emit(buf, "none\n");
-	snprintf(name, sizeof(name), "%pe", ERR_PTR(err));
+	t = vmem_stats_error_time(vm, st.nr_errors);
+	snprintf(name, sizeof(name), "%pe", ERR_PTR(st.last_err));
 	return sysfs_emit(buf, "%s %s %ptT\n", name[0] == '-' ? name + 1 : name,
-			  what ?: "-", &t);
+			  vmem_what_name(st.last_what), &t);
 }
 static DEVICE_ATTR_RO(last_error);
 
@@ -360,15 +252,11 @@ static DEVICE_ATTR_RO(left_offline);
 static ssize_t vmem_show_mb(struct device *dev, char *buf,
 			    enum vmem_mb_state state, bool bytes)
 {
-	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
+	struct vmem_status st;
 	u64 val = 0;
 
-	if (vm->engine_ready) {
-		mutex_lock(&vm->engine.lock);
-		val = bytes ? vmem_engine_plugged_in(&vm->engine, state) :
-			      vmem_engine_mb_count(&vm->engine, state);
-		mutex_unlock(&vm->engine.lock);
-	}
+	if (vmem_sysfs_status(dev, &st))
+		val = bytes ? st.plugged_in[state] : st.mb_count[state];
 	return sysfs_emit(buf, "%llu\n", val);
 }
 
@@ -402,34 +290,26 @@ static DEVICE_ATTR_RO(plugged_not_added);
 static ssize_t memmap_on_memory_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
-	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
-	struct vmem_engine *e = &vm->engine;
-	const char *s = "off";
+	static const char * const names[] = {
+		[VMEM_MEMMAP_OFF] = "off",
+		[VMEM_MEMMAP_UNTRIED] = "untried",
+		[VMEM_MEMMAP_ON] = "on",
+	};
+	struct vmem_status st;
 
-	if (vm->engine_ready) {
-		mutex_lock(&e->lock);
-		if (e->memmap_used && !e->memmap_refused)
-			s = "on";
-		else if (e->memmap)
-			s = "untried";
-		mutex_unlock(&e->lock);
-	}
-	return sysfs_emit(buf, "%s\n", s);
+	if (!vmem_sysfs_status(dev, &st))
+		st.memmap = VMEM_MEMMAP_OFF;
+	return sysfs_emit(buf, "%s\n", names[st.memmap]);
 }
 static DEVICE_ATTR_RO(memmap_on_memory);
 
 static ssize_t memmap_bytes_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
-	struct vmem_dev *vm = dev_to_virtio(dev)->priv;
-	u64 val = 0;
+	struct vmem_status st;
 
-	if (vm->engine_ready) {
-		mutex_lock(&vm->engine.lock);
-		val = vmem_engine_memmap_bytes(&vm->engine);
-		mutex_unlock(&vm->engine.lock);
-	}
-	return sysfs_emit(buf, "%llu\n", val);
+	return sysfs_emit(buf, "%llu\n", vmem_sysfs_status(dev, &st) ?
+			  st.memmap_bytes : 0);
 }
 static DEVICE_ATTR_RO(memmap_bytes);
 
@@ -480,7 +360,13 @@ static struct attribute *vmem_sysfs_attrs[] = {
 	NULL,
 };
 
-const struct attribute_group vmem_sysfs_group = {
-	.name = "virtio_mem",
+static const struct attribute_group vmem_sysfs_group = {
+	.name = VMEM_SYSFS_GROUP,
 	.attrs = vmem_sysfs_attrs,
+};
+
+/* Created by the driver core at bind, before the uevent udev sees. */
+const struct attribute_group *vmem_sysfs_groups[] = {
+	&vmem_sysfs_group,
+	NULL,
 };

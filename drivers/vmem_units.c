@@ -2,7 +2,10 @@
 /*
  * Size and unit helpers. Pure code.
  */
+#include <linux/bitops.h>
 #include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
 
 #include "../include/vmem_units.h"
 
@@ -32,4 +35,28 @@ const char *vmem_format_size(char *buf, size_t len, u64 bytes)
 	}
 	snprintf(buf, len, "%llu %s", bytes, units[i]);
 	return buf;
+}
+
+/**
+ * vmem_chunk_order() - the order of the next chunk of a run of pages
+ * @pfn: first page of what is left of the run
+ * @nr: pages left, at least one
+ * @max_order: the largest order the page allocator takes
+ *
+ * The buddy allocator takes a free chunk of order n only at a pfn that is
+ * a multiple of 2^n: a misaligned head leaves part of the chunk covered
+ * by no buddy of its order (and trips a VM_BUG_ON with DEBUG_VM). A run
+ * is therefore cut into chunks that are each naturally aligned, as large
+ * as the alignment of their first pfn, the pages left and @max_order all
+ * allow.
+ *
+ * Return: the chunk's order.
+ */
+unsigned int vmem_chunk_order(u64 pfn, u64 nr, unsigned int max_order)
+{
+	unsigned int order = min_t(unsigned int, max_order, ilog2(nr));
+
+	if (pfn)
+		order = min_t(unsigned int, order, __ffs64(pfn));
+	return order;
 }

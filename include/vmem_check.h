@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-struct vmem_engine;
+#include "vmem_engine.h"
 
 /**
  * struct vmem_check_result - what one cross-check found
@@ -36,20 +36,20 @@ struct vmem_check_result {
 };
 
 /*
- * Called for every mismatching range, e->lock held: @want is the books'
+ * Called for every mismatching range, the run lock held: @want is the books'
  * VIRTIO_MEM_STATE_*, @got the device's answer.
  */
 typedef void (*vmem_check_report_t)(void *arg, u64 addr, u64 size, u16 want,
 				    u16 got);
 
-int vmem_engine_check_device(struct vmem_engine *e,
-			     struct vmem_check_result *r,
-			     vmem_check_report_t report, void *arg);
+int vmem_check_device(struct vmem_engine *e, struct vmem_check_result *r,
+		      vmem_check_report_t report, void *arg);
 
 /* Longest subblock map one memory block gets as characters, else runs. */
 #define VMEM_MAP_CHARS	128
 
-unsigned int vmem_engine_mb_map(struct vmem_engine *e, u64 mb, char *buf,
-				size_t len);
+unsigned int vmem_check_mb_map(struct vmem_engine *e, u64 mb, char *buf,
+			       size_t len, enum vmem_mb_state *state);
+u64 vmem_check_nr_blocks(struct vmem_engine *e);
 
 #endif /* _VMEM_CHECK_H */

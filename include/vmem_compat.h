@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every difference between the kernel versions the driver supports lives
- * here, and only here (6.1 is the baseline; see
- * Documentation/kernel-compat.rst for the list still to come).
+ * here, and only here (6.1 is the oldest; Documentation/kernel-compat.rst
+ * has the table). Where a header shows a change, the test is for the
+ * feature, so that a distribution kernel with backports gets it right;
+ * where only the version tells, the test is a version check. There are
+ * two of those: the page rules of hot-plugged memory (6.11) and the
+ * silent memmap_on_memory fallback of 6.6 and 6.7. The feature tests are
+ * header greps in Kbuild (VMEM_HAVE_*), WireGuard style.
  */
 #ifndef _VMEM_COMPAT_H
 #define _VMEM_COMPAT_H
 
 #include <linux/gfp.h>
+#include <linux/kasan.h>
 #include <linux/log2.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mmzone.h>
 #include <linux/version.h>
 #include <linux/virtio_mem.h>
+
+#include "vmem_pages.h"
 
 /* Feature bit 2 reached the uapi header after 6.1. */
 #ifndef VIRTIO_MEM_F_PERSISTENT_SUSPEND
@@ -27,39 +35,41 @@
 #define VMEM_MAX_PAGE_ORDER ilog2(MAX_ORDER_NR_PAGES)
 
 /*
- * Hot-added pages: up to 6.10 they start PageReserved with refcount 1,
- * the driver marks the unplugged ones PageOffline itself, and offlining
- * subtracts every page of the block (PageOffline ones too) from the
- * managed page count, so the driver adds its fake-offline pages back at
- * MEM_GOING_OFFLINE. 6.11 changed all of this; that logic is not written
- * yet, and the driver refuses to resize on such kernels rather than
- * double-count (vmem_compat_hotplug_supported()). No header shows this
- * runtime change, so it is a version check, like the memmap_on_memory
- * one below: the only two of the driver.
+ * The page rules of hot-plugged memory changed in 6.11 (vmem_pages.h).
+ * No header shows this runtime change, so it is a version check; the
+ * implementations also check the pages they get, and stop the device if
+ * a kernel behaves otherwise.
  */
-#define VMEM_PAGEOFFLINE_6_1_RULES \
-	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0))
-
-static inline bool vmem_compat_hotplug_supported(void)
+static inline const struct vmem_page_ops *vmem_page_rules(void)
 {
-	return VMEM_PAGEOFFLINE_6_1_RULES;
+	if (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0))
+		return &vmem_pages_6_11;
+	return &vmem_pages_6_1;
 }
 
 /*
  * memmap_on_memory: would Linux put the memmap of @size bytes of added
  * memory on that memory? 6.8 made mhp_supports_memmap_on_memory() take
- * no size and exported it. On older kernels it is not exported: the
- * driver asks by trying, since add_memory_driver_managed() with
- * MHP_MEMMAP_ON_MEMORY fails with -EINVAL, before it changes anything,
- * when Linux would not (memory_hotplug.memmap_on_memory=0, or on 6.1 a
- * size other than one memory block). 6.6 and 6.7 are the exception: the
- * core falls back to a plain add without a word, and the check is not
- * exported, so the driver would count memmap subblocks that hold none.
- * It does not use memmap_on_memory there.
+ * no size and exported it (VMEM_HAVE_MHP_SUPPORTS_VOID), and puts a
+ * memmap on each memory block of a bigger add. On older kernels it is not
+ * exported: the driver asks by trying, since add_memory_driver_managed()
+ * with MHP_MEMMAP_ON_MEMORY
+ * fails with -EINVAL, before it changes anything, when Linux would not
+ * (memory_hotplug.memmap_on_memory=0, or on 6.1 a size other than one
+ * memory block). 6.6 and 6.7 are the exception: the core falls back to a
+ * plain add without a word, and the check is not exported, so the driver
+ * would count memmap subblocks that hold none. It does not use
+ * memmap_on_memory there.
  */
+#ifdef VMEM_HAVE_MHP_SUPPORTS_VOID
+#define VMEM_MEMMAP_MULTI_LMB	1
+#else
+#define VMEM_MEMMAP_MULTI_LMB	0
+#endif
+
 static inline bool vmem_compat_memmap_on_memory(u64 size)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#ifdef VMEM_HAVE_MHP_SUPPORTS_VOID
 	return mhp_supports_memmap_on_memory();
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 	return false;	/* silent fallback; see above */
@@ -69,11 +79,23 @@ static inline bool vmem_compat_memmap_on_memory(u64 size)
 }
 
 /* Tracepoints: __assign_str() lost its source argument in 6.10. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#ifdef VMEM_HAVE_ASSIGN_STR_1
 #define vmem_assign_str(dst, src)	__assign_str(dst)
 #else
 #define vmem_assign_str(dst, src)	__assign_str(dst, src)
 #endif
+
+/* KASAN shadows online memory from kernel memory: 1 / 2^shift of it. */
+#ifdef KASAN_SHADOW_SCALE_SHIFT
+#define VMEM_KASAN_SHADOW_SHIFT	KASAN_SHADOW_SCALE_SHIFT
+#else
+#define VMEM_KASAN_SHADOW_SHIFT	0
+#endif
+
+/*
+ * A crash kernel may ask the driver for the device's RAM up front
+ * (vmcore_cb.get_device_ram, 6.14): VMEM_HAVE_VMCORE_DEVICE_RAM.
+ */
 
 /* alloc_contig_range(): its migratetype became acr_flags_t in 6.16. */
 static inline int vmem_alloc_contig_range(unsigned long start,

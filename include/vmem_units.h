@@ -11,5 +11,6 @@
 #define VMEM_SIZE_STR_LEN 24
 
 const char *vmem_format_size(char *buf, size_t len, u64 bytes);
+unsigned int vmem_chunk_order(u64 pfn, u64 nr, unsigned int max_order);
 
 #endif /* _VMEM_UNITS_H */

@@ -89,8 +89,8 @@ static struct vmem_sim *vmem_small_guest(struct kunit *test, u64 kmem,
 		       .sb_size = bbm ? MIB(128) : SZ_2M, .bbm = bbm,
 		       .offline_threshold = GIB(64),
 		       .memmap_size = MEMMAP_128M,
-		       .memmap_on_memory = memmap_on_memory,
-		       .unplug_online = true },
+		       .memmap_on_memory = memmap_on_memory },
+		.unplug_online = true,
 		.usable = GIB(64),
 		.auto_online = zone,
 		.kmem_avail = kmem,
@@ -100,7 +100,7 @@ static struct vmem_sim *vmem_small_guest(struct kunit *test, u64 kmem,
 	struct vmem_sim *sim;
 	int rc;
 
-	sim = vmem_sim_create(&p, &rc);
+	sim = vmem_sim_create(test, &p, &rc);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, sim, "vmem_sim_create(): %d", rc);
 	snprintf(sim->desc, sizeof(sim->desc),
 		 "%s, %llu MiB kernel memory, memmap_on_memory %d/%d",
@@ -136,11 +136,11 @@ static void vmem_budget_stops_test(struct kunit *test)
 	res = vmem_resize(test, sim, GIB(60), &ok);
 	KUNIT_EXPECT_TRUE(test, ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_RETRY);
-	KUNIT_EXPECT_TRUE(test, sim->e.budget_limited);
-	KUNIT_EXPECT_EQ(test, sim->e.last_err, -ENOSPC);
-	KUNIT_EXPECT_STREQ(test, sim->e.last_what,
+	KUNIT_EXPECT_TRUE(test, sim->e->budget_limited);
+	KUNIT_EXPECT_EQ(test, sim->e->last_err, -ENOSPC);
+	KUNIT_EXPECT_STREQ(test, vmem_sim_what(sim),
 			   "kernel memory for the memmap");
-	KUNIT_EXPECT_LE(test, sim->e.retry_ms, (unsigned int)VMEM_RETRY_POLL_MS);
+	KUNIT_EXPECT_LE(test, sim->e->retry_ms, (unsigned int)VMEM_RETRY_POLL_MS);
 	/* Stopped at the floor: above it, and one more add would cross it. */
 	KUNIT_EXPECT_GE(test, sim->kmem_min, MIB(64));
 	KUNIT_EXPECT_LT(test, sim->kmem_avail, MIB(64) + COST_128M);
@@ -158,14 +158,13 @@ static void vmem_budget_stops_test(struct kunit *test)
 	/* Lowered below the limit: DONE, and no longer limited. */
 	res = vmem_resize(test, sim, GIB(20), &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
-	KUNIT_EXPECT_FALSE(test, sim->e.budget_limited);
+	KUNIT_EXPECT_FALSE(test, sim->e->budget_limited);
 
 	res = vmem_resize(test, sim, 0, &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, 0ULL);
 	KUNIT_EXPECT_EQ(test, sim->kmem_avail, MIB(800) + MIB(256));
 	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_sim_destroy(sim);
 }
 
 /*
@@ -177,31 +176,29 @@ static void vmem_memmap_reaches_test(struct kunit *test)
 	struct vmem_sim *sim = vmem_small_guest(test, MIB(800), true, true,
 						false, VMEM_ZONE_MOVABLE);
 	enum vmem_run_result res;
+	struct vmem_status st;
 	bool ok = true;
 	u64 mb, blocks;
 
-	KUNIT_EXPECT_TRUE(test, sim->e.memmap);
-	KUNIT_EXPECT_EQ(test, sim->e.memmap_sbs, 1U);
+	KUNIT_EXPECT_TRUE(test, sim->e->memmap);
+	KUNIT_EXPECT_EQ(test, sim->e->memmap_sbs, 1U);
 	res = vmem_resize(test, sim, GIB(60), &ok);
 	KUNIT_EXPECT_TRUE(test, ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, GIB(60));
-	KUNIT_EXPECT_FALSE(test, sim->e.budget_limited);
+	KUNIT_EXPECT_FALSE(test, sim->e->budget_limited);
 	KUNIT_EXPECT_EQ(test, sim->kmem_avail, MIB(800));
 	blocks = GIB(60) / MIB(128);
 	for (mb = 0; mb < blocks; mb++)
 		KUNIT_EXPECT_TRUE_MSG(test, test_bit(mb, sim->mb_memmap),
 				      "block %llu", mb);
-	mutex_lock(&sim->e.lock);
-	KUNIT_EXPECT_EQ(test, vmem_engine_memmap_bytes(&sim->e),
-			blocks * MEMMAP_128M);
-	mutex_unlock(&sim->e.lock);
+	vmem_engine_status(sim->e, &st);
+	KUNIT_EXPECT_EQ(test, st.memmap_bytes, blocks * MEMMAP_128M);
 
 	res = vmem_resize(test, sim, 0, &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, 0ULL);
 	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_sim_destroy(sim);
 }
 
 /*
@@ -249,7 +246,6 @@ static void vmem_memmap_shrink_test(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 		KUNIT_EXPECT_EQ(test, sim->plugged_size, 0ULL);
 		KUNIT_EXPECT_TRUE_MSG(test, ok, "zone %d", zones[i]);
-		vmem_sim_destroy(sim);
 	}
 }
 
@@ -276,7 +272,6 @@ static void vmem_memmap_pinned_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_bit(0, sim->mb_memmap));
 	KUNIT_EXPECT_TRUE(test, test_bit(1, sim->mb_memmap));
 	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_sim_destroy(sim);
 }
 
 /*
@@ -294,8 +289,8 @@ static void vmem_memmap_refused_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, GIB(4));
-	KUNIT_EXPECT_TRUE(test, sim->e.memmap_refused);
-	KUNIT_EXPECT_FALSE(test, sim->e.memmap);
+	KUNIT_EXPECT_TRUE(test, sim->e->memmap_refused);
+	KUNIT_EXPECT_FALSE(test, sim->e->memmap);
 	/* The block plugged for the refused add was added plainly. */
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG], 0ULL);
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_ADD], 33ULL);
@@ -304,9 +299,8 @@ static void vmem_memmap_refused_test(struct kunit *test)
 
 	res = vmem_resize(test, sim, GIB(60), &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_RETRY);
-	KUNIT_EXPECT_TRUE(test, sim->e.budget_limited);
+	KUNIT_EXPECT_TRUE(test, sim->e->budget_limited);
 	KUNIT_EXPECT_GE(test, sim->kmem_min, MIB(64));
-	vmem_sim_destroy(sim);
 }
 
 /*
@@ -328,7 +322,6 @@ static void vmem_memmap_small_request_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_TRUE(test, test_bit(1, sim->mb_memmap));
 	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_sim_destroy(sim);
 }
 
 /* Big-Block Mode with big block = memory block: memmap on each block. */
@@ -339,7 +332,7 @@ static void vmem_memmap_bbm_test(struct kunit *test)
 	enum vmem_run_result res;
 	bool ok = true;
 
-	KUNIT_EXPECT_EQ(test, sim->e.memmap_sbs, 1U);
+	KUNIT_EXPECT_EQ(test, sim->e->memmap_sbs, 1U);
 	res = vmem_resize(test, sim, GIB(32), &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_EQ(test, sim->plugged_size, GIB(32));
@@ -349,7 +342,6 @@ static void vmem_memmap_bbm_test(struct kunit *test)
 	res = vmem_resize(test, sim, 0, &ok);
 	KUNIT_EXPECT_EQ(test, res, VMEM_RUN_DONE);
 	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_sim_destroy(sim);
 }
 
 static struct kunit_case vmem_budget_cases[] = {

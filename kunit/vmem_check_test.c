@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit: the self-check of the books against the device
- * (vmem_engine_check_device()), with the simulated device: a clean
+ * (vmem_check_device()), with the simulated device: a clean
  * resize history gives 0 mismatches over the whole usable region, every
  * kind of disagreement planted in the device is found at its address, and
  * failed or invalid STATE replies are handled.
@@ -45,14 +45,15 @@ static struct vmem_sim *check_sim_mb(struct kunit *test, u64 block, u64 sb,
 		.e = { .addr = base, .region_size = GIB(2),
 		       .block_size = block, .mb_size = mb,
 		       .lmb_size = mb, .sb_size = sb, .bbm = bbm,
-		       .offline_threshold = GIB(2), .unplug_online = true },
+		       .offline_threshold = GIB(2) },
+		.unplug_online = true,
 		.usable = usable,
 		.auto_online = VMEM_ZONE_MOVABLE,
 	};
 	struct vmem_sim *sim;
 	int rc;
 
-	sim = vmem_sim_create(&p, &rc);
+	sim = vmem_sim_create(test, &p, &rc);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, sim, "vmem_sim_create(): %d", rc);
 	snprintf(sim->desc, sizeof(sim->desc), "%s, %llu KiB blocks",
 		 bbm ? "bbm" : "sbm", block >> 10);
@@ -78,13 +79,8 @@ static void check_resize(struct kunit *test, struct vmem_sim *sim, u64 size)
 static int check_run(struct vmem_sim *sim, struct vmem_check_result *r,
 		     struct check_report *rep)
 {
-	int rc;
-
 	memset(rep, 0, sizeof(*rep));
-	mutex_lock(&sim->e.lock);
-	rc = vmem_engine_check_device(&sim->e, r, check_report, rep);
-	mutex_unlock(&sim->e.lock);
-	return rc;
+	return vmem_check_device(sim->e, r, check_report, rep);
 }
 
 /* Usable region that cuts a memory block: edges on both sides. */
@@ -108,7 +104,6 @@ static void vmem_check_clean_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_STATE] - reqs, r.ranges);
 	KUNIT_EXPECT_GT(test, r.ranges, 2ULL);
 	KUNIT_EXPECT_EQ(test, sim->violations, 0U);
-	vmem_sim_destroy(sim);
 }
 
 /* Plant each kind of disagreement in the device; the check finds it. */
@@ -155,7 +150,6 @@ static void vmem_check_mismatch_test(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, check_run(sim, &r, &rep), 0);
 	KUNIT_EXPECT_EQ(test, r.mismatches, 0ULL);
-	vmem_sim_destroy(sim);
 }
 
 /*
@@ -179,7 +173,6 @@ static void vmem_check_split_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.bytes, GIB(1));
 	KUNIT_EXPECT_EQ(test, r.ranges, 6ULL);
 	KUNIT_EXPECT_EQ(test, sim->violations, 0U);
-	vmem_sim_destroy(sim);
 }
 
 /* Big-Block Mode, and replies that are not ACK. */
@@ -207,20 +200,16 @@ static void vmem_check_bbm_replies_test(struct kunit *test)
 	vmem_sim_add_fault(sim, VMEM_SIM_STATE, VMEM_SIM_ANY, VMEM_SIM_ANY, 9,
 			   false);
 	KUNIT_EXPECT_EQ(test, check_run(sim, &r, &rep), -EPROTO);
-	KUNIT_EXPECT_TRUE(test, sim->e.broken);
+	KUNIT_EXPECT_TRUE(test, sim->e->broken);
 	KUNIT_EXPECT_EQ(test, check_run(sim, &r, &rep), -ENODEV);
-	vmem_sim_destroy(sim);
 }
 
 static unsigned int map_of(struct vmem_sim *sim, u64 mb, char *buf,
 			   size_t len)
 {
-	unsigned int n;
+	enum vmem_mb_state state;
 
-	mutex_lock(&sim->e.lock);
-	n = vmem_engine_mb_map(&sim->e, mb, buf, len);
-	mutex_unlock(&sim->e.lock);
-	return n;
+	return vmem_check_mb_map(sim->e, mb, buf, len, &state);
 }
 
 /* The map as characters, as runs, and cut short in a small buffer. */
@@ -241,7 +230,6 @@ static void vmem_check_map_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, strspn(buf, "."), (size_t)64);
 	KUNIT_EXPECT_EQ(test, map_of(sim, 1, buf, 10), 36U);
 	KUNIT_EXPECT_EQ(test, strlen(buf), (size_t)0);
-	vmem_sim_destroy(sim);
 
 	sim = check_sim_mb(test, SZ_2M, SZ_2M, MIB(512), false, GIB(2));
 	check_resize(test, sim, MIB(300));
@@ -249,7 +237,6 @@ static void vmem_check_map_test(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, buf, "150# 106.");
 	KUNIT_EXPECT_EQ(test, map_of(sim, 1, buf, sizeof(buf)), 0U);
 	KUNIT_EXPECT_STREQ(test, buf, "256.");
-	vmem_sim_destroy(sim);
 }
 
 static struct kunit_case vmem_check_cases[] = {

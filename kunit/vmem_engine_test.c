@@ -14,16 +14,7 @@
 #include <linux/virtio_mem.h>
 
 #include "vmem_sim.h"
-
-#define MIB(x)		((u64)(x) * SZ_1M)
-#define BASE		0x100000000ULL	/* 4 GiB */
-#define MAX_RUNS	50	/* a step must converge within this many runs */
-#define STUCK_RUNS	3	/* runs of a step expected to stop short */
-#define MAX_STEPS	8
-#define INVALID_REPLY	7	/* not a VIRTIO_MEM_RESP_* */
-#define MOVABLE		VMEM_ZONE_MOVABLE
-#define KERNEL		VMEM_ZONE_KERNEL
-#define NO_ONLINE	VMEM_ZONE_OFFLINE
+#include "vmem_test_util.h"
 
 /* Totals over the suite. */
 static u64 vmem_scenarios, vmem_runs;
@@ -138,8 +129,8 @@ static struct vmem_sim_params vmem_params(const struct vmem_scenario *sc)
 		       .lmb_size = MIB(sc->lmb ?: sc->mb ?: 128),
 		       .sb_size = MIB(sc->sb),
 		       .bbm = sc->bbm,
-		       .offline_threshold = MIB(sc->threshold),
-		       .unplug_online = sc->unplug_online },
+		       .offline_threshold = MIB(sc->threshold) },
+		.unplug_online = sc->unplug_online,
 		.usable = MIB(sc->region),
 		.auto_online = sc->auto_online,
 	};
@@ -147,25 +138,10 @@ static struct vmem_sim_params vmem_params(const struct vmem_scenario *sc)
 	return p;
 }
 
-static struct vmem_sim *vmem_new(struct kunit *test,
-				 const struct vmem_sim_params *p,
-				 const char *desc)
-{
-	struct vmem_sim *sim;
-	int rc;
-
-	sim = vmem_sim_create(p, &rc);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, sim, "%s: vmem_sim_create(): %d",
-				  desc, rc);
-	strscpy(sim->desc, desc, sizeof(sim->desc));
-	return sim;
-}
-
 static void vmem_free(struct vmem_sim *sim)
 {
 	vmem_scenarios++;
 	vmem_runs += sim->nr_runs;
-	vmem_sim_destroy(sim);
 }
 
 static void vmem_log(struct kunit *test, u64 scenarios, u64 runs)
@@ -188,8 +164,9 @@ static void vmem_act(struct vmem_sim *sim, u8 act)
 		break;
 	case ACT_PIN:
 		for (g = 0; g < sim->nr_grans; g++)
-			if (!vmem_sim_pin(sim, sim->first_mb +
-					  g * sim->p.e.sb_size, true))
+			if (sim->zone[g / vmem_sim_grans_per_lmb(sim)] ==
+			    KERNEL &&
+			    !vmem_sim_pin(sim, vmem_sim_gran_addr(sim, g), true))
 				break;
 		break;
 	case ACT_UNPIN:
@@ -229,14 +206,14 @@ static bool vmem_step_runs(struct kunit *test, struct vmem_sim *sim,
 
 	for (i = 0; i < n && res != VMEM_RUN_DONE; i++) {
 		res = vmem_sim_run(sim);
-		if (!vmem_sim_check(test, &sim->e, sim))
+		if (!vmem_sim_check(test, sim))
 			return false;
 		if (res == VMEM_RUN_BROKEN)
 			return true;
 		if (vmem_fault_invalid(f) && vmem_sim_fault_hits(sim)) {
 			KUNIT_FAIL(test, "%s: run %llu got the invalid reply, returned %d (%s: %d)",
 				   sim->desc, sim->nr_runs, res,
-				   sim->e.last_what, sim->e.last_err);
+				   vmem_sim_what(sim), sim->e->last_err);
 			return false;
 		}
 		if (res == VMEM_RUN_WAIT_ONLINE)
@@ -244,8 +221,8 @@ static bool vmem_step_runs(struct kunit *test, struct vmem_sim *sim,
 	}
 	if (!s->stuck && res != VMEM_RUN_DONE) {
 		KUNIT_FAIL(test, "%s: no DONE after %u runs: result %d, %s: %d",
-			   sim->desc, n, res, sim->e.last_what,
-			   sim->e.last_err);
+			   sim->desc, n, res, vmem_sim_what(sim),
+			   sim->e->last_err);
 		return false;
 	}
 	if (s->stuck && !(f && res == VMEM_RUN_DONE) &&
@@ -258,31 +235,24 @@ static bool vmem_step_runs(struct kunit *test, struct vmem_sim *sim,
 	return true;
 }
 
-/* Once broken, the engine stays broken and sends or calls nothing. */
-static bool vmem_check_broken(struct kunit *test, struct vmem_sim *sim)
-{
-	u64 calls[VMEM_SIM_NR_OPS];
-	enum vmem_run_result res;
-	unsigned int i;
+/*
+ * Every sequence runs against each host dialect, and under the page rules
+ * of each kernel generation.
+ */
+struct vmem_variant {
+	const char *name;
+	enum vmem_sim_dialect dialect;
+	enum vmem_sim_gen gen;
+};
 
-	memcpy(calls, sim->calls, sizeof(calls));
-	for (i = 0; i < 3; i++) {
-		if (i == 1)
-			vmem_sim_set_config(sim, 0, sim->usable);
-		res = vmem_sim_run(sim);
-		if (!vmem_sim_check(test, &sim->e, sim))
-			return false;
-		if (res != VMEM_RUN_BROKEN || sim->e.last_err != -EPROTO ||
-		    memcmp(calls, sim->calls, sizeof(calls))) {
-			KUNIT_FAIL(test, "%s: run %u after BROKEN: %d (%s: %d), %llu more requests",
-				   sim->desc, i, res, sim->e.last_what,
-				   sim->e.last_err,
-				   sim->calls[VMEM_SIM_REQ] - calls[VMEM_SIM_REQ]);
-			return false;
-		}
-	}
-	return true;
-}
+static const struct vmem_variant vmem_variants[] = {
+	{ "QEMU, 6.1", VMEM_SIM_QEMU, VMEM_SIM_GEN_6_1 },
+	{ "QEMU, 6.11+", VMEM_SIM_QEMU, VMEM_SIM_GEN_6_11 },
+	{ "Cloud Hypervisor, 6.1", VMEM_SIM_CLOUD_HV, VMEM_SIM_GEN_6_1 },
+	{ "Cloud Hypervisor, 6.11+", VMEM_SIM_CLOUD_HV, VMEM_SIM_GEN_6_11 },
+	{ "Firecracker, 6.1", VMEM_SIM_FIRECRACKER, VMEM_SIM_GEN_6_1 },
+	{ "Firecracker, 6.11+", VMEM_SIM_FIRECRACKER, VMEM_SIM_GEN_6_11 },
+};
 
 /*
  * A scenario on a fresh sim, with at most one fault @f (one-shot); an
@@ -291,6 +261,7 @@ static bool vmem_check_broken(struct kunit *test, struct vmem_sim *sim)
  */
 static bool vmem_scenario_run(struct kunit *test,
 			      const struct vmem_scenario *sc,
+			      const struct vmem_variant *v,
 			      const struct vmem_sim_fault *f, u64 *calls)
 {
 	struct vmem_sim_params p = vmem_params(sc);
@@ -300,7 +271,9 @@ static bool vmem_scenario_run(struct kunit *test,
 	char desc[128];
 	int n;
 
-	n = scnprintf(desc, sizeof(desc), "%s", sc->name);
+	p.dialect = v->dialect;
+	p.gen = v->gen;
+	n = scnprintf(desc, sizeof(desc), "%s (%s)", sc->name, v->name);
 	if (f)
 		n += scnprintf(desc + n, sizeof(desc) - n, "; %s #%lld gives %d",
 			       vmem_sim_op_name(f->op), f->index, f->ret);
@@ -335,12 +308,24 @@ static bool vmem_scenario_run(struct kunit *test,
 	return ok;
 }
 
-static void vmem_scenario_desc(const struct vmem_scenario *sc, char *desc)
-{
-	strscpy(desc, sc->name, KUNIT_PARAM_DESC_SIZE);
-}
+#define VMEM_NR_SEQUENCES \
+	(ARRAY_SIZE(vmem_scenarios_table) * ARRAY_SIZE(vmem_variants))
 
-KUNIT_ARRAY_PARAM(vmem_scenario, vmem_scenarios_table, vmem_scenario_desc);
+/* Parameters: an index into scenarios x variants. */
+static const void *vmem_sequence_gen_params(const void *prev, char *desc)
+{
+	static unsigned long idx[VMEM_NR_SEQUENCES];
+	const unsigned long *p = prev;
+	unsigned long i = p ? *p + 1 : 0;
+
+	if (i >= VMEM_NR_SEQUENCES)
+		return NULL;
+	idx[i] = i;
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s (%s)",
+		 vmem_scenarios_table[i / ARRAY_SIZE(vmem_variants)].name,
+		 vmem_variants[i % ARRAY_SIZE(vmem_variants)].name);
+	return &idx[i];
+}
 
 /*
  * The sequence without faults; then with each reply at each device request
@@ -362,24 +347,28 @@ static void vmem_sequence_test(struct kunit *test)
 		{ VMEM_SIM_ADD, -EBUSY },
 		{ VMEM_SIM_FAKE_OFFLINE, -EBUSY },
 		{ VMEM_SIM_FAKE_OFFLINE, -ENOMEM },
-		{ VMEM_SIM_FAKE_OFFLINE, -ENOSPC },
+		{ VMEM_SIM_MAY_TAKE, -ENOSPC },
 		{ VMEM_SIM_OFFLINE_AND_REMOVE, -ENOSPC },
 		{ VMEM_SIM_OFFLINE_AND_REMOVE, -EBUSY },
 		{ VMEM_SIM_REMOVE, -EBUSY },
 		{ VMEM_SIM_ONLINE, -ENOMEM },	/* auto-online fails */
 	};
-	const struct vmem_scenario *sc = test->param_value;
+	unsigned long idx = *(const unsigned long *)test->param_value;
+	const struct vmem_scenario *sc =
+		&vmem_scenarios_table[idx / ARRAY_SIZE(vmem_variants)];
+	const struct vmem_variant *v =
+		&vmem_variants[idx % ARRAY_SIZE(vmem_variants)];
 	u64 calls[VMEM_SIM_NR_OPS], s0 = vmem_scenarios, r0 = vmem_runs;
 	struct vmem_sim_fault f = { .mb = VMEM_SIM_ANY };
 	unsigned int i;
 
-	if (!vmem_scenario_run(test, sc, NULL, calls))
+	if (!vmem_scenario_run(test, sc, v, NULL, calls))
 		return;
 	for (i = 0; i < ARRAY_SIZE(faults); i++) {
 		f.op = faults[i].op;
 		f.ret = faults[i].ret;
 		for (f.index = 0; f.index < calls[f.op]; f.index++)
-			if (!vmem_scenario_run(test, sc, &f, NULL))
+			if (!vmem_scenario_run(test, sc, v, &f, NULL))
 				break;
 	}
 	vmem_log(test, s0, r0);
@@ -387,8 +376,8 @@ static void vmem_sequence_test(struct kunit *test)
 
 /*
  * Engine geometry: region, device block, memory block and subblock size;
- * vmem_engine_init()'s result (1: either -EINVAL, or 0 and right); the
- * whole memory blocks; usable and requested sizes and the target.
+ * vmem_engine_create()'s result; the whole memory blocks; usable and
+ * requested sizes and the target.
  */
 struct vmem_geo_case {
 	const char *desc;
@@ -432,7 +421,7 @@ static const struct vmem_geo_case vmem_geo_cases[] = {
 	{ "block_size 0", BASE, SZ_1G, 0, SZ_128M, SZ_2M, -EINVAL },
 	{ "mb_size 0", BASE, SZ_1G, SZ_2M, 0, SZ_2M, -EINVAL },
 	{ "memory block not a power of two", BASE, SZ_1G, SZ_2M, MIB(192),
-	  MIB(6), 1, BASE + SZ_128M, 4, SZ_1G, SZ_1G, MIB(768) },
+	  MIB(6), -EINVAL },
 };
 
 static void vmem_geo_desc(const struct vmem_geo_case *c, char *desc)
@@ -450,24 +439,21 @@ static void vmem_geometry_test(struct kunit *test)
 		.e = { .addr = c->addr, .region_size = c->region,
 		       .block_size = c->block, .mb_size = c->mb,
 		       .lmb_size = c->mb,
-		       .sb_size = c->sb, .offline_threshold = SZ_1G,
-		       .unplug_online = true },
+		       .sb_size = c->sb, .offline_threshold = SZ_1G },
+		.unplug_online = true,
 		.auto_online = MOVABLE,
 	};
 	struct vmem_sim *sim;
 	bool ok = true;
 	int rc;
 
-	sim = vmem_sim_create(&p, &rc);
-	if (rc || c->rc == 1)
-		KUNIT_EXPECT_EQ(test, rc, c->rc == 1 ? rc : c->rc);
-	if (rc || (c->rc && c->rc != 1)) {
-		vmem_sim_destroy(sim);
+	sim = vmem_sim_create(test, &p, &rc);
+	KUNIT_EXPECT_EQ(test, sim ? 0 : rc, c->rc);
+	if (!sim || c->rc)
 		return;
-	}
 	strscpy(sim->desc, c->desc, sizeof(sim->desc));
-	KUNIT_EXPECT_EQ(test, sim->e.first_mb, c->first_mb);
-	KUNIT_EXPECT_EQ(test, sim->e.nr_mbs, c->nr_mbs);
+	KUNIT_EXPECT_EQ(test, sim->e->first_mb, c->first_mb);
+	KUNIT_EXPECT_EQ(test, sim->e->nr_mbs, c->nr_mbs);
 	KUNIT_EXPECT_EQ(test, sim->first_mb, c->first_mb);
 	vmem_sim_set_config(sim, c->requested, c->usable);
 	KUNIT_EXPECT_EQ(test, vmem_sim_target(sim), c->target);
@@ -565,291 +551,6 @@ static void vmem_config_race_test(struct kunit *test)
 	vmem_free(sim);
 }
 
-/*
- * Backoff doubles from MIN to MAX, and progress resets it; a config change
- * between runs, after a failure mid-way, is followed from the next run.
- */
-static void vmem_retry_test(struct kunit *test)
-{
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	unsigned int want = VMEM_RETRY_MIN_MS, i;
-	struct vmem_sim *sim;
-	bool ok = true;
-
-	sim = vmem_new(test, &p, "retry");
-	vmem_sim_add_fault(sim, VMEM_SIM_PLUG, VMEM_SIM_ANY, VMEM_SIM_ANY,
-			   VIRTIO_MEM_RESP_BUSY, true);
-	vmem_sim_set_config(sim, SZ_1G, SZ_1G);
-	for (i = 0; i < 12; i++) {
-		KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
-		KUNIT_EXPECT_EQ(test, sim->e.retry_ms, want);
-		KUNIT_EXPECT_EQ(test, sim->e.last_err, -EBUSY);
-		ok &= vmem_sim_check(test, &sim->e, sim);
-		want = min(2 * want, VMEM_RETRY_MAX_MS);
-	}
-	KUNIT_EXPECT_EQ(test, want, VMEM_RETRY_MAX_MS);
-
-	/* Blocks 0-2 get plugged, block 3 fails: one failure after progress. */
-	vmem_sim_clear_faults(sim);
-	vmem_sim_add_fault(sim, VMEM_SIM_PLUG, VMEM_SIM_ANY, 3,
-			   VIRTIO_MEM_RESP_BUSY, true);
-	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
-	KUNIT_EXPECT_EQ(test, sim->e.retry_ms, VMEM_RETRY_MIN_MS);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, 3 * SZ_128M);
-	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
-	KUNIT_EXPECT_EQ(test, sim->e.retry_ms, 2 * VMEM_RETRY_MIN_MS);
-	ok &= vmem_sim_check(test, &sim->e, sim);
-
-	vmem_sim_set_config(sim, MIB(100), SZ_1G);
-	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->e.retry_ms, 0);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(100));
-	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_PLUG], 12 + 4 + 1);
-	ok &= vmem_sim_check(test, &sim->e, sim);
-	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_free(sim);
-}
-
-/*
- * With @before MiB plugged (kernel blocks), requested_size becomes
- * @requested, and call @index of @op gets an invalid reply; the first add
- * may fail, and the engine may start with UNPLUG_ALL.
- */
-struct vmem_invalid_case {
-	const char *desc;
-	u16 before, requested;
-	enum vmem_sim_op op;
-	u8 index;
-	bool add_fails, unplug_all;
-};
-
-static const struct vmem_invalid_case vmem_invalid_cases[] = {
-	{ "first plug", 0, 256, VMEM_SIM_PLUG, 0 },
-	{ "first unplug", 256, 100, VMEM_SIM_UNPLUG, 0 },
-	{ "unplug_all", 0, 256, VMEM_SIM_UNPLUG_ALL, 0, false, true },
-	{ "2nd of 3 subblock unplugs", 10, 4, VMEM_SIM_UNPLUG, 1 },
-	{ "unplug after a failed add", 0, 256, VMEM_SIM_UNPLUG, 0, true },
-};
-
-/*
- * vmem_resp_to_errno(), and invalid reply types: the run that gets one
- * returns BROKEN, and the engine stays broken.
- */
-static void vmem_invalid_reply_test(struct kunit *test)
-{
-	static const int invalid[] = { 4, INVALID_REPLY, 255, 0xffff,
-				       0x7fffffff };
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	const struct vmem_invalid_case *c;
-	struct vmem_sim *sim;
-	unsigned int i, j;
-	bool ok = true;
-
-	KUNIT_EXPECT_EQ(test, vmem_resp_to_errno(VIRTIO_MEM_RESP_ACK), 0);
-	KUNIT_EXPECT_LT(test, vmem_resp_to_errno(VIRTIO_MEM_RESP_NACK), 0);
-	KUNIT_EXPECT_LT(test, vmem_resp_to_errno(VIRTIO_MEM_RESP_BUSY), 0);
-	KUNIT_EXPECT_LT(test, vmem_resp_to_errno(VIRTIO_MEM_RESP_ERROR), 0);
-	KUNIT_EXPECT_EQ(test, vmem_resp_to_errno(-ETIMEDOUT), -ETIMEDOUT);
-	for (i = 0; i < ARRAY_SIZE(invalid); i++)
-		KUNIT_EXPECT_EQ(test, vmem_resp_to_errno(invalid[i]), -EPROTO);
-
-	p.auto_online = KERNEL;
-	for (i = 0; i < ARRAY_SIZE(vmem_invalid_cases); i++) {
-		c = &vmem_invalid_cases[i];
-		for (j = 0; j < ARRAY_SIZE(invalid); j++) {
-			sim = vmem_new(test, &p, c->desc);
-			vmem_sim_set_config(sim, MIB(c->before), SZ_1G);
-			vmem_sim_settle(test, sim, MAX_RUNS, &ok);
-			if (c->unplug_all) {
-				mutex_lock(&sim->e.lock);
-				vmem_engine_request_unplug_all(&sim->e);
-				mutex_unlock(&sim->e.lock);
-			}
-			if (c->add_fails)
-				vmem_sim_add_fault(sim, VMEM_SIM_ADD, 0,
-						   VMEM_SIM_ANY, -ENOMEM, false);
-			vmem_sim_add_fault(sim, c->op, c->index, VMEM_SIM_ANY,
-					   invalid[j], false);
-			vmem_sim_set_config(sim, MIB(c->requested), SZ_1G);
-			snprintf(sim->desc, sizeof(sim->desc), "%s: reply %d",
-				 c->desc, invalid[j]);
-			if (vmem_sim_run(sim) == VMEM_RUN_BROKEN) {
-				ok &= vmem_sim_check(test, &sim->e, sim) &&
-				      vmem_check_broken(test, sim);
-			} else {
-				KUNIT_FAIL(test, "%s: no BROKEN: %s: %d",
-					   sim->desc, sim->e.last_what,
-					   sim->e.last_err);
-				j = ARRAY_SIZE(invalid); /* one is enough */
-			}
-			vmem_free(sim);
-		}
-	}
-	KUNIT_EXPECT_TRUE(test, ok);
-}
-
-/* The simulated device itself: QEMU's replies, violations, faults. */
-static void vmem_sim_device_test(struct kunit *test)
-{
-	static const struct {
-		enum vmem_sim_op op;
-		u64 off;
-		u16 nb;
-		int reply;
-		u16 state;
-	} reqs[] = {
-		{ VMEM_SIM_PLUG, 0, 2, VIRTIO_MEM_RESP_ACK },
-		{ VMEM_SIM_STATE, 0, 2, 0, VIRTIO_MEM_STATE_PLUGGED },
-		{ VMEM_SIM_STATE, 0, 3, 0, VIRTIO_MEM_STATE_MIXED },
-		{ VMEM_SIM_STATE, SZ_4M, 2, 0, VIRTIO_MEM_STATE_UNPLUGGED },
-		{ VMEM_SIM_PLUG, SZ_4M, 3, VIRTIO_MEM_RESP_NACK },
-		{ VMEM_SIM_PLUG, SZ_2M, 1, VIRTIO_MEM_RESP_ERROR },	/* 1 */
-		{ VMEM_SIM_UNPLUG, SZ_4M, 1, VIRTIO_MEM_RESP_ERROR },	/* 2 */
-		{ VMEM_SIM_PLUG, SZ_64M, 1, VIRTIO_MEM_RESP_ERROR },	/* 3 */
-		{ VMEM_SIM_PLUG, SZ_1M, 1, VIRTIO_MEM_RESP_ERROR },	/* 4 */
-		{ VMEM_SIM_UNPLUG, 0, 0, VIRTIO_MEM_RESP_ERROR },	/* 5 */
-		{ VMEM_SIM_UNPLUG, 0, 2, VIRTIO_MEM_RESP_ACK },
-	};
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	const struct vmem_device_ops *d = &vmem_sim_dev_ops;
-	struct vmem_sim *sim = vmem_new(test, &p, "device");
-	unsigned int i;
-	u16 state;
-	int r;
-
-	vmem_sim_set_config(sim, SZ_8M, SZ_64M);
-	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
-		state = 0xff;
-		if (reqs[i].op == VMEM_SIM_STATE)
-			r = d->state(sim, BASE + reqs[i].off, reqs[i].nb, &state);
-		else if (reqs[i].op == VMEM_SIM_PLUG)
-			r = d->plug(sim, BASE + reqs[i].off, reqs[i].nb);
-		else
-			r = d->unplug(sim, BASE + reqs[i].off, reqs[i].nb);
-		KUNIT_EXPECT_EQ_MSG(test, r, reqs[i].reply, "request %u", i);
-		if (reqs[i].op == VMEM_SIM_STATE)
-			KUNIT_EXPECT_EQ_MSG(test, state, reqs[i].state, "%u", i);
-	}
-	KUNIT_EXPECT_EQ(test, sim->violations, 5);
-	KUNIT_EXPECT_STREQ(test, sim->violation,
-			   "plug(0x100200000, 1): plugged already");
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, 0);
-	vmem_sim_add_fault(sim, VMEM_SIM_REQ, sim->calls[VMEM_SIM_REQ],
-			   VMEM_SIM_ANY, INVALID_REPLY, false);
-	vmem_sim_add_fault(sim, VMEM_SIM_PLUG, VMEM_SIM_ANY, VMEM_SIM_ANY,
-			   VIRTIO_MEM_RESP_BUSY, true);
-	KUNIT_EXPECT_EQ(test, d->unplug_all(sim), INVALID_REPLY);
-	KUNIT_EXPECT_EQ(test, d->plug(sim, BASE, 1), VIRTIO_MEM_RESP_BUSY);
-	KUNIT_EXPECT_EQ(test, d->plug(sim, BASE, 1), VIRTIO_MEM_RESP_BUSY);
-	KUNIT_EXPECT_EQ(test, d->unplug_all(sim), VIRTIO_MEM_RESP_ACK);
-	KUNIT_EXPECT_EQ(test, sim->usable, SZ_8M + SZ_256M);
-	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_REQ], ARRAY_SIZE(reqs) + 4);
-	vmem_free(sim);
-}
-
-/* A device with memory plugged at probe: UNPLUG_ALL comes first. */
-static void vmem_unplug_all_test(struct kunit *test)
-{
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	struct vmem_sim *sim;
-	bool ok = true;
-
-	sim = vmem_new(test, &p, "unplug_all");
-	bitmap_set(sim->dev_plugged, 10, 100);
-	sim->plugged_size = 100 * SZ_2M;
-	vmem_sim_add_fault(sim, VMEM_SIM_UNPLUG_ALL, 0, VMEM_SIM_ANY,
-			   VIRTIO_MEM_RESP_BUSY, false);
-	mutex_lock(&sim->e.lock);
-	vmem_engine_request_unplug_all(&sim->e);
-	mutex_unlock(&sim->e.lock);
-	vmem_sim_set_config(sim, SZ_256M, SZ_1G);
-	/* Books and device disagree until UNPLUG_ALL succeeds: no check. */
-	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
-	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_PLUG], 0);
-	KUNIT_EXPECT_STREQ(test, sim->e.last_what, "unplug_all");
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG_ALL], 2);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_256M);
-	/* QEMU shrank the usable region; the change comes to the engine. */
-	KUNIT_EXPECT_EQ(test, sim->usable, SZ_512M);
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG_ALL], 2);
-	KUNIT_EXPECT_EQ(test, sim->e.usable, SZ_512M);
-	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_free(sim);
-}
-
-/*
- * -ENOSPC: Linux cannot spare a block now (the free-memory reserve). The
- * engine takes another block, and while none can go it polls at most
- * every VMEM_RETRY_POLL_MS instead of backing off to VMEM_RETRY_MAX_MS.
- */
-static void vmem_reserve_poll_test(struct kunit *test)
-{
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	unsigned int want = VMEM_RETRY_MIN_MS, i;
-	struct vmem_sim *sim;
-	bool ok = true;
-
-	sim = vmem_new(test, &p, "reserve");
-	vmem_sim_set_config(sim, SZ_512M, SZ_1G);
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_TRUE(test, vmem_sim_mb_online(sim, 3));
-
-	vmem_sim_add_fault(sim, VMEM_SIM_OFFLINE_AND_REMOVE, VMEM_SIM_ANY, 3,
-			   -ENOSPC, true);
-	vmem_sim_set_config(sim, SZ_512M - SZ_128M, SZ_1G);
-	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_512M - SZ_128M);
-	KUNIT_EXPECT_TRUE(test, vmem_sim_mb_online(sim, 3));
-	KUNIT_EXPECT_FALSE(test, vmem_sim_mb_online(sim, 2));
-	ok &= vmem_sim_check(test, &sim->e, sim);
-
-	vmem_sim_add_fault(sim, VMEM_SIM_OFFLINE_AND_REMOVE, VMEM_SIM_ANY,
-			   VMEM_SIM_ANY, -ENOSPC, true);
-	vmem_sim_add_fault(sim, VMEM_SIM_FAKE_OFFLINE, VMEM_SIM_ANY,
-			   VMEM_SIM_ANY, -ENOSPC, true);
-	vmem_sim_set_config(sim, 0, SZ_1G);
-	for (i = 0; i < 6; i++) {
-		KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_RETRY);
-		KUNIT_EXPECT_EQ(test, sim->e.retry_ms, want);
-		KUNIT_EXPECT_EQ(test, sim->e.last_err, -ENOSPC);
-		ok &= vmem_sim_check(test, &sim->e, sim);
-		want = min(2 * want, VMEM_RETRY_POLL_MS);
-	}
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_512M - SZ_128M);
-
-	vmem_sim_clear_faults(sim);
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, 0);
-	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_free(sim);
-}
-
-/*
- * A hard (not -EBUSY/-ENOMEM) add failure "of that block" (vmem_ops.h):
- * the target is reached with the other blocks.
- */
-static void vmem_hard_failure_test(struct kunit *test)
-{
-	struct vmem_sim_params p = vmem_params(&vmem_base);
-	struct vmem_sim *sim;
-	bool ok = true;
-
-	sim = vmem_new(test, &p, "add fails hard on block 0");
-	vmem_sim_add_fault(sim, VMEM_SIM_ADD, VMEM_SIM_ANY, 0, -EINVAL, true);
-	vmem_sim_set_config(sim, SZ_256M, SZ_1G);
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_256M);
-	KUNIT_EXPECT_TRUE(test, ok);
-	vmem_free(sim);
-}
-
 /* A random property run: its seed, region start and subblock size. */
 struct vmem_rand_case {
 	const char *desc;
@@ -900,7 +601,7 @@ static void vmem_rnd_action(struct rnd_state *rnd, struct vmem_sim *sim)
 		VMEM_SIM_FAKE_OFFLINE, VMEM_SIM_ONLINE,
 	};
 	u64 bs = sim->p.e.block_size, usable = sim->usable;
-	u64 mb = vmem_rnd(rnd, sim->nr_mbs);
+	u64 mb = vmem_rnd(rnd, sim->nr_mbs), g;
 	u32 r = vmem_rnd(rnd, 100);
 	enum vmem_sim_op op;
 
@@ -926,9 +627,8 @@ static void vmem_rnd_action(struct rnd_state *rnd, struct vmem_sim *sim)
 	} else if (r < 78) {
 		vmem_sim_offline(sim, mb);
 	} else if (r < 84) {
-		vmem_sim_pin(sim, sim->first_mb +
-			     vmem_rnd(rnd, sim->nr_grans) * sim->p.e.sb_size,
-			     true);
+		g = vmem_rnd(rnd, sim->nr_grans);
+		vmem_sim_pin(sim, vmem_sim_gran_addr(sim, g), true);
 	} else if (r < 88) {
 		bitmap_zero(sim->pinned, sim->nr_grans);
 	} else if (r < 92) {
@@ -955,13 +655,13 @@ static bool vmem_rnd_settle(struct kunit *test, struct vmem_sim *sim)
 	vmem_sim_clear_faults(sim);
 	bitmap_zero(sim->pinned, sim->nr_grans);
 	vmem_sim_online_all(sim, MOVABLE);
-	if (!sim->p.e.unplug_online &&
+	if (!sim->p.unplug_online &&
 	    sim->plugged_size > vmem_sim_target(sim))
 		for (mb = 0; mb < sim->nr_mbs; mb++)
 			vmem_sim_offline(sim, mb);
 	KUNIT_EXPECT_EQ_MSG(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
 			    VMEM_RUN_DONE, "%s: %s: %d", sim->desc,
-			    sim->e.last_what, sim->e.last_err);
+			    vmem_sim_what(sim), sim->e->last_err);
 	return ok && sim->last == VMEM_RUN_DONE;
 }
 
@@ -975,7 +675,8 @@ static void vmem_random_test(struct kunit *test)
 		       .mb_size = c->mb ?: SZ_128M,
 		       .lmb_size = c->lmb ?: c->mb ?: SZ_128M,
 		       .sb_size = c->sb, .offline_threshold = MIB(384),
-		       .unplug_online = c->unplug_online, .bbm = c->bbm },
+		       .bbm = c->bbm },
+		.unplug_online = c->unplug_online,
 		.usable = MIB(300),	/* cuts a memory block */
 		.auto_online = MOVABLE,
 	};
@@ -995,7 +696,7 @@ static void vmem_random_test(struct kunit *test)
 		n = 1 + vmem_rnd(&rnd, 3);
 		for (i = 0; i < n && ok; i++) {
 			vmem_sim_run(sim);
-			ok = vmem_sim_check(test, &sim->e, sim);
+			ok = vmem_sim_check(test, sim);
 		}
 		if (ok && step % RAND_SETTLE == RAND_SETTLE - 1) {
 			ok = vmem_rnd_settle(test, sim);
@@ -1018,14 +719,8 @@ static void vmem_engine_suite_exit(struct kunit_suite *suite)
 
 static struct kunit_case vmem_engine_test_cases[] = {
 	KUNIT_CASE_PARAM(vmem_geometry_test, vmem_geo_gen_params),
-	KUNIT_CASE_PARAM(vmem_sequence_test, vmem_scenario_gen_params),
+	KUNIT_CASE_PARAM(vmem_sequence_test, vmem_sequence_gen_params),
 	KUNIT_CASE_PARAM(vmem_config_race_test, vmem_race_gen_params),
-	KUNIT_CASE(vmem_retry_test),
-	KUNIT_CASE(vmem_invalid_reply_test),
-	KUNIT_CASE(vmem_sim_device_test),
-	KUNIT_CASE(vmem_unplug_all_test),
-	KUNIT_CASE(vmem_reserve_poll_test),
-	KUNIT_CASE(vmem_hard_failure_test),
 	KUNIT_CASE_PARAM(vmem_random_test, vmem_rand_gen_params),
 	{}
 };

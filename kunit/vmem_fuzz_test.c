@@ -60,6 +60,10 @@ struct fuzz_stats {
 	u64 broken;		/* cases that ended with a broken device */
 	u64 cuts;		/* usable regions cutting plugged memory */
 	u64 limited;		/* cases the kernel-memory budget held short */
+	u64 cut_short;		/* cases left short by plugged memory beyond
+				 * the usable region
+				 */
+	u64 refused_short;	/* cases left short by ERROR replies */
 };
 
 static u64 fuzz_rnd(struct rnd_state *r, u64 n)
@@ -299,6 +303,61 @@ static bool fuzz_check_mode(struct kunit *test, const struct vmem_mode_input *in
 	return ok;
 }
 
+/*
+ * Does the next add cross the kernel-memory floor, by the sim's own
+ * figures? The cheapest add counts: with its memmap on it, if Linux
+ * allows that.
+ */
+static bool fuzz_budget_short(const struct vmem_sim *sim,
+			      const struct vmem_sim_params *sp)
+{
+	struct vmem_kmem k = { sim->kmem_avail, sim->kmem_managed };
+	u64 memmap_bytes = sp->e.memmap_size * (sp->e.mb_size / sp->e.lmb_size);
+	u64 need = vmem_sim_target(sim) - sim->plugged_size;
+	/* The memmap takes whole subblocks. */
+	u64 memmap_sbs = roundup(memmap_bytes, sp->e.sb_size);
+	/*
+	 * The documented policy (design.rst): a new block carries its memmap
+	 * only when more than the memmap is needed, and in SBM only when the
+	 * memmap leaves the block room.
+	 */
+	bool memmap = sp->e.memmap_on_memory && sim->memmap_ok &&
+		      (sp->e.bbm || (need > memmap_sbs &&
+				     memmap_sbs < sp->e.mb_size));
+	u64 mb, a;
+
+	/*
+	 * A block left plugged by a failed add goes first, with its memmap
+	 * on it only if that part is plugged.
+	 */
+	for (mb = 0; mb < sim->nr_mbs; mb++) {
+		a = vmem_sim_mb_addr(sim, mb);
+		if (test_bit(mb, sim->added) ||
+		    !vmem_sim_dev_plugged(sim, a, sp->e.mb_size, false))
+			continue;
+		memmap = sp->e.memmap_on_memory && sim->memmap_ok &&
+			 (sp->e.bbm || memmap_sbs < sp->e.mb_size) &&
+			 vmem_sim_dev_plugged(sim, a, memmap_sbs, true);
+		break;
+	}
+
+	return !vmem_budget_allows(&k, vmem_budget_cost(sp->e.mb_size,
+							sp->e.lmb_size,
+							sp->e.memmap_size,
+							sp->e.kmem_other_size,
+							memmap));
+}
+
+/* Is a device block beyond the device's usable region plugged? */
+static bool fuzz_beyond_usable(const struct vmem_sim *sim)
+{
+	u64 first = sim->usable / sim->p.e.block_size;
+
+	return first < sim->nr_blocks &&
+	       find_next_bit(sim->dev_plugged, sim->nr_blocks, first) <
+	       sim->nr_blocks;
+}
+
 /* One config, then FUZZ_STEPS updates. Returns false on a failure. */
 static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 		      struct fuzz_stats *st)
@@ -353,23 +412,28 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 	 */
 	in.pluggable_start = cfg.addr - PAGE * fuzz_rnd(r, 2);
 	in.pluggable_end = cfg.addr + span - 1;
+	/* The policy inputs production passes (vmem_hotplug.c). */
+	in.page_size = PAGE;
+	in.struct_page_size = 64;
+	in.kasan_shadow_shift = fuzz_rnd(r, 4) ? 0 : 3;
+	in.memmap_multi_lmb = fuzz_rnd(r, 2);
+	in.memmap_on_memory = fuzz_rnd(r, 2);
 	vmem_mode_pick(&in, &sp.e);
 	if (!fuzz_check_mode(test, &in, &sp.e))
 		return false;
-	sp.e.offline_threshold = SZ_1G;
-	sp.e.unplug_online = fuzz_rnd(r, 4);
+	sp.unplug_online = fuzz_rnd(r, 4);
 	sp.usable = vmem_mode_usable(&sp.e, cfg.addr, cfg.usable_region_size);
 	sp.auto_online = fuzz_rnd(r, 3);
-	/* memmap_on_memory asked or not, offered or not; kernel memory. */
-	sp.e.memmap_size = in.lmb_size / 64;	/* 64 bytes per 4 KiB page */
-	sp.e.memmap_on_memory = fuzz_rnd(r, 2);
+	sp.gen = fuzz_rnd(r, 2);
+	sp.dialect = fuzz_rnd(r, 3);
+	/* memmap_on_memory offered or not; kernel memory. */
 	sp.memmap_ok = fuzz_rnd(r, 2);
 	if (!fuzz_rnd(r, 4)) {
 		sp.kmem_avail = VMEM_BUDGET_FLOOR_MIN + fuzz_rnd(r, SZ_256M);
 		sp.kmem_managed = SZ_1G;
 	}
 
-	sim = vmem_sim_create(&sp, &rc);
+	sim = vmem_sim_create(test, &sp, &rc);
 	if (!sim) {
 		if (rc == -EINVAL &&
 		    sp.e.sb_size / sp.e.block_size > U16_MAX) {
@@ -394,13 +458,11 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 			set_bit(fuzz_rnd(r, sim->nr_blocks), sim->dev_plugged);
 		sim->plugged_size = sp.e.block_size *
 			bitmap_weight(sim->dev_plugged, sim->nr_blocks);
-		mutex_lock(&sim->e.lock);
-		vmem_engine_request_unplug_all(&sim->e);
-		mutex_unlock(&sim->e.lock);
+		vmem_engine_request_unplug_all(sim->e);
 	}
 	vmem_sim_set_config(sim, cfg.requested_size, sim->usable);
 	res = vmem_sim_run(sim);
-	ok &= vmem_sim_check(test, &sim->e, sim);
+	ok &= vmem_sim_check(test, sim);
 
 	for (step = 0; ok && step < FUZZ_STEPS && res != VMEM_RUN_BROKEN;
 	     step++) {
@@ -429,7 +491,7 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 		for (i = 0; i < 1 + fuzz_rnd(r, 3); i++) {
 			fuzz_fault(r, sim);
 			res = vmem_sim_run(sim);
-			ok &= vmem_sim_check(test, &sim->e, sim);
+			ok &= vmem_sim_check(test, sim);
 			if (!ok || res == VMEM_RUN_BROKEN)
 				break;
 		}
@@ -439,7 +501,7 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 	if (ok) {
 		vmem_sim_clear_faults(sim);
 		vmem_sim_online_all(sim, VMEM_ZONE_MOVABLE);
-		if (!sp.e.unplug_online)
+		if (!sp.unplug_online)
 			for (b = 0; b < sim->nr_mbs; b++)
 				vmem_sim_offline(sim, b);
 		res = vmem_sim_settle(test, sim, FUZZ_RUNS, &ok);
@@ -452,28 +514,49 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 				   sim->desc);
 			ok = false;
 		}
+		/* Broken only for a reply of no known type. */
+		if (!sim->invalid_replies) {
+			KUNIT_FAIL(test, "%s: broken without an invalid reply",
+				   sim->desc);
+			ok = false;
+		}
 		st->broken++;
-	} else if (ok && res == VMEM_RUN_RETRY && sim->e.budget_limited &&
-		   sim->e.last_err == -ENOSPC && sim->e.last_what &&
-		   !strcmp(sim->e.last_what, "kernel memory for the memmap") &&
+	} else if (ok && res == VMEM_RUN_RETRY && sim->e->budget_limited &&
 		   sim->plugged_size < vmem_sim_target(sim)) {
-		/* Held short by the budget, never below the floor. */
+		/* Held short by the budget: by the sim's own kernel memory. */
+		if (!fuzz_budget_short(sim, &sp)) {
+			KUNIT_FAIL(test,
+				   "%s: stopped at the budget with %llu kernel memory left (managed %llu, mb %#llx, lmb %#llx, memmap %llu, other %llu, memmap_on %d/%d)",
+				   sim->desc, sim->kmem_avail, sim->kmem_managed,
+				   sp.e.mb_size, sp.e.lmb_size, sp.e.memmap_size,
+				   sp.e.kmem_other_size, sp.e.memmap_on_memory,
+				   sim->memmap_ok);
+
+			ok = false;
+		}
 		if (sim->kmem_min < VMEM_BUDGET_FLOOR_MIN) {
 			KUNIT_FAIL(test, "%s: kernel memory went down to %llu",
 				   sim->desc, sim->kmem_min);
 			ok = false;
 		}
 		st->limited++;
+	} else if (ok && res == VMEM_RUN_WAIT_CONFIG &&
+		   fuzz_beyond_usable(sim)) {
+		/* A hostile region cut plugged memory: no request goes there. */
+		st->cut_short++;
+	} else if (ok && res == VMEM_RUN_WAIT_CONFIG &&
+		   sim->error_replies >= VMEM_REFUSED_AFTER) {
+		/* ERROR after ERROR: left alone until the target changes. */
+		st->refused_short++;
 	} else if (ok && (res != VMEM_RUN_DONE ||
 			  sim->plugged_size != vmem_sim_target(sim))) {
 		KUNIT_FAIL(test, "%s: no end: run result %d, plugged %#llx, target %#llx, %s: %d",
 			   sim->desc, res, sim->plugged_size,
-			   vmem_sim_target(sim), sim->e.last_what,
-			   sim->e.last_err);
+			   vmem_sim_target(sim), vmem_sim_what(sim),
+			   sim->e->last_err);
 		ok = false;
 	}
 	st->runs += sim->nr_runs;
-	vmem_sim_destroy(sim);
 	return ok;
 }
 
@@ -491,10 +574,11 @@ static void vmem_fuzz_test(struct kunit *test)
 				   i, FUZZ_SEED);
 			break;
 		}
-	kunit_info(test, "seed %#llx: %u configs: %llu refused at probe, %llu refused by the engine, %llu run: %llu updates (%llu refused), %llu engine runs, %llu ended broken, %llu held short by kernel memory, %llu usable regions cutting plugged memory kept",
+	kunit_info(test,
+		   "seed %#llx: %u configs: %llu refused at probe, %llu refused by the engine, %llu run: %llu updates (%llu refused), %llu engine runs, %llu ended broken, %llu held short by kernel memory, %llu usable regions cutting plugged memory, %llu cases left short by them, %llu by ERROR replies",
 		   FUZZ_SEED, i, st.refused, st.engine_refused, st.cases,
 		   st.updates, st.updates_refused, st.runs, st.broken,
-		   st.limited, st.cuts);
+		   st.limited, st.cuts, st.cut_short, st.refused_short);
 	/* About two configs in three are valid and run. */
 	want = fuzz_cases / 2;
 	if (fuzz_cases >= FUZZ_CASES)

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit: the crash-kernel answers and the suspend decision
+ * KUnit: the crash-kernel answers and the power-management decisions
  * (vmem_lifecycle.c), against the simulated device of vmem_sim.c.
  */
 #include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
 #include <linux/prandom.h>
 #include <linux/sizes.h>
 #include <linux/virtio_mem.h>
@@ -22,7 +25,8 @@ static struct vmem_sim *lc_sim(struct kunit *test)
 		.e = { .addr = BASE, .region_size = REGION,
 		       .block_size = SZ_2M, .mb_size = SZ_128M,
 		       .lmb_size = SZ_128M, .sb_size = SZ_2M,
-		       .offline_threshold = SZ_1G, .unplug_online = true },
+		       .offline_threshold = SZ_1G },
+		.unplug_online = true,
 		.usable = REGION,
 		.auto_online = VMEM_ZONE_MOVABLE,
 	};
@@ -30,7 +34,7 @@ static struct vmem_sim *lc_sim(struct kunit *test)
 	bool ok = true;
 	int rc;
 
-	sim = vmem_sim_create(&p, &rc);
+	sim = vmem_sim_create(test, &p, &rc);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, sim, "vmem_sim_create(): %d", rc);
 	strscpy(sim->desc, "lifecycle", sizeof(sim->desc));
 	vmem_sim_set_config(sim, SZ_256M + SZ_128M, REGION);
@@ -61,7 +65,8 @@ static void vmem_kdump_answers_test(struct kunit *test)
 	struct vmem_kdump k;
 	struct rnd_state rnd;
 
-	vmem_kdump_init(&k, BASE, REGION, SZ_2M, &vmem_sim_dev_ops, sim);
+	vmem_kdump_init(&k, BASE, REGION, SZ_2M, sim->plugged_size,
+			&vmem_sim_dev_ops, sim);
 
 	/* Outside the region: not ours, RAM; no request. */
 	KUNIT_EXPECT_TRUE(test, vmem_kdump_is_ram(&k, BASE - PAGE_SIZE));
@@ -94,7 +99,6 @@ static void vmem_kdump_answers_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_PLUG], plug0);
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG], unplug0);
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG_ALL], 0);
-	vmem_sim_destroy(sim);
 }
 
 /* No clear answer: skip the page (false), and ask again next time. */
@@ -110,7 +114,8 @@ static void vmem_kdump_failures_test(struct kunit *test)
 	unsigned int i;
 
 	KUNIT_ASSERT_TRUE(test, lc_plugged(sim, plugged));
-	vmem_kdump_init(&k, BASE, REGION, SZ_2M, &vmem_sim_dev_ops, sim);
+	vmem_kdump_init(&k, BASE, REGION, SZ_2M, sim->plugged_size,
+			&vmem_sim_dev_ops, sim);
 	for (i = 0; i < ARRAY_SIZE(replies); i++) {
 		vmem_sim_add_fault(sim, VMEM_SIM_STATE, VMEM_SIM_ANY,
 				   VMEM_SIM_ANY, replies[i], false);
@@ -122,27 +127,161 @@ static void vmem_kdump_failures_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, vmem_kdump_is_ram(&k, plugged));
 	KUNIT_EXPECT_TRUE(test, vmem_kdump_is_ram(&k, plugged + PAGE_SIZE));
 	KUNIT_EXPECT_EQ(test, k.nr_requests, (u64)ARRAY_SIZE(replies) + 1);
-	vmem_sim_destroy(sim);
 }
 
-static void vmem_suspend_decide_test(struct kunit *test)
+/* Nothing plugged at probe: nothing of the region is RAM, and no request. */
+static void vmem_kdump_empty_test(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, vmem_suspend_decide(true, SZ_1G),
-			VMEM_SUSPEND_OK_PERSISTENT);
-	KUNIT_EXPECT_EQ(test, vmem_suspend_decide(true, 0),
-			VMEM_SUSPEND_OK_PERSISTENT);
-	KUNIT_EXPECT_EQ(test, vmem_suspend_decide(false, 0),
-			VMEM_SUSPEND_OK_EMPTY);
-	KUNIT_EXPECT_EQ(test, vmem_suspend_decide(false, SZ_2M),
-			VMEM_SUSPEND_REFUSE);
-	KUNIT_EXPECT_EQ(test, vmem_suspend_decide(false, SZ_1G),
-			VMEM_SUSPEND_REFUSE);
+	struct vmem_sim *sim = lc_sim(test);
+	u64 reqs = sim->calls[VMEM_SIM_REQ], paddr;
+	struct vmem_kdump k;
+
+	vmem_kdump_init(&k, BASE, REGION, SZ_2M, 0, &vmem_sim_dev_ops, sim);
+	for (paddr = BASE; paddr < BASE + REGION; paddr += SZ_2M)
+		KUNIT_EXPECT_FALSE(test, vmem_kdump_is_ram(&k, paddr));
+	KUNIT_EXPECT_TRUE(test, vmem_kdump_is_ram(&k, BASE + REGION));
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_REQ], reqs);
+	KUNIT_EXPECT_EQ(test, k.nr_requests, 0);
+}
+
+static int lc_range(void *arg, u64 addr, u64 size)
+{
+	u64 *sum = arg;
+
+	*sum += size;
+	return 0;
+}
+
+/* The plugged ranges up front (6.14's get_device_ram). */
+static void vmem_kdump_ranges_test(struct kunit *test)
+{
+	struct vmem_sim *sim = lc_sim(test);
+	struct vmem_kdump k;
+	u64 sum = 0;
+
+	vmem_kdump_init(&k, BASE, REGION, SZ_2M, sim->plugged_size,
+			&vmem_sim_dev_ops, sim);
+	KUNIT_EXPECT_EQ(test, vmem_kdump_plugged_ranges(&k, lc_range, &sum),
+			0);
+	KUNIT_EXPECT_EQ(test, sum, sim->plugged_size);
+}
+
+/*
+ * Two /proc/vmcore readers at once (they hold only SRCU): the second must
+ * not reach the device while the first waits for its answer. The device
+ * holds the first reader's STATE request until the second one has run
+ * into the view's lock (or, without one, into the device).
+ */
+struct lc_race {
+	struct vmem_kdump k;
+	struct vmem_sim *sim;
+	struct completion in_device, release, done[2];
+	atomic_t inside;
+	int max_inside;
+	bool answer[2];
+};
+
+static struct lc_race *lc_race_of;
+
+static int lc_state(void *priv, u64 addr, u16 nb, u16 *state)
+{
+	struct lc_race *r = lc_race_of;
+	int n = atomic_inc_return(&r->inside), rc;
+
+	r->max_inside = max(r->max_inside, n);
+	complete(&r->in_device);
+	wait_for_completion_timeout(&r->release, HZ);
+	rc = vmem_sim_dev_ops.state(priv, addr, nb, state);
+	atomic_dec(&r->inside);
+	return rc;
+}
+
+static const struct vmem_device_ops lc_race_ops = {
+	.state = lc_state,
+};
+
+static int lc_reader(void *arg)
+{
+	struct lc_race *r = lc_race_of;
+	long i = (long)arg;
+
+	r->answer[i] = vmem_kdump_is_ram(&r->k, BASE + i * SZ_128M);
+	complete(&r->done[i]);
+	return 0;
+}
+
+static void vmem_kdump_readers_test(struct kunit *test)
+{
+	struct lc_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct task_struct *t[2];
+	long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->sim = lc_sim(test);
+	lc_race_of = r;
+	init_completion(&r->in_device);
+	init_completion(&r->release);
+	for (i = 0; i < 2; i++)
+		init_completion(&r->done[i]);
+	vmem_kdump_init(&r->k, BASE, REGION, SZ_2M, r->sim->plugged_size,
+			&lc_race_ops, r->sim);
+	t[0] = kthread_run(lc_reader, (void *)0L, "vmem-kdump-0");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
+	wait_for_completion(&r->in_device);
+	t[1] = kthread_run(lc_reader, (void *)1L, "vmem-kdump-1");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t[1]));
+	/* Give the second reader the chance to get in the way. */
+	wait_for_completion_timeout(&r->done[1], HZ / 10);
+	complete_all(&r->release);
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&r->done[i]);
+	KUNIT_EXPECT_EQ(test, r->max_inside, 1);
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_EQ(test, r->answer[i],
+				lc_plugged(r->sim, BASE + i * SZ_128M));
+	lc_race_of = NULL;
+}
+
+/*
+ * The power-management decisions: a suspend that resets the VM loses
+ * plugged memory unless the device keeps it; suspend-to-idle resets
+ * nothing; hibernation and restore boot a VM anew, with nothing plugged.
+ */
+static void vmem_pm_decide_test(struct kunit *test)
+{
+	static const struct {
+		enum vmem_pm_event ev;
+		bool persistent;
+		u64 plugged;
+		enum vmem_pm_decision want;
+	} cases[] = {
+		{ VMEM_PM_SUSPEND, false, 0, VMEM_PM_OK_EMPTY },
+		{ VMEM_PM_SUSPEND, false, SZ_2M, VMEM_PM_REFUSE },
+		{ VMEM_PM_SUSPEND, true, SZ_1G, VMEM_PM_OK_PERSISTENT },
+		{ VMEM_PM_SUSPEND_TO_IDLE, false, SZ_1G, VMEM_PM_OK_NO_RESET },
+		{ VMEM_PM_SUSPEND_TO_IDLE, true, 0, VMEM_PM_OK_EMPTY },
+		{ VMEM_PM_HIBERNATE, false, 0, VMEM_PM_OK_EMPTY },
+		{ VMEM_PM_HIBERNATE, false, SZ_2M, VMEM_PM_REFUSE },
+		{ VMEM_PM_HIBERNATE, true, SZ_1G, VMEM_PM_REFUSE },
+		{ VMEM_PM_RESTORE, true, SZ_2M, VMEM_PM_REFUSE },
+		{ VMEM_PM_RESTORE, false, 0, VMEM_PM_OK_EMPTY },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test, vmem_pm_decide(cases[i].ev,
+							 cases[i].persistent,
+							 cases[i].plugged),
+				    cases[i].want, "case %u", i);
 }
 
 static struct kunit_case vmem_lifecycle_cases[] = {
 	KUNIT_CASE(vmem_kdump_answers_test),
 	KUNIT_CASE(vmem_kdump_failures_test),
-	KUNIT_CASE(vmem_suspend_decide_test),
+	KUNIT_CASE(vmem_kdump_empty_test),
+	KUNIT_CASE(vmem_kdump_ranges_test),
+	KUNIT_CASE(vmem_kdump_readers_test),
+	KUNIT_CASE(vmem_pm_decide_test),
 	{}
 };
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit: the invariants the sim checks after every engine step. See
- * vmem_sim.h.
+ * KUnit sim: the invariants checked after every engine step. The expected
+ * values are worked out from the sim's own state, never taken from the
+ * engine's word. See vmem_sim.h.
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
@@ -13,8 +14,8 @@
 
 /*
  * The target, worked out independently of the engine: requested_size
- * rounded down to subblocks, capped by the subblocks of whole memory
- * blocks wholly inside the usable region (both as given to the engine).
+ * rounded down to subblocks, capped by the subblocks of whole blocks
+ * wholly inside the usable region (both as given to the engine).
  */
 u64 vmem_sim_target(const struct vmem_sim *sim)
 {
@@ -26,13 +27,22 @@ u64 vmem_sim_target(const struct vmem_sim *sim)
 	return min(sim->cfg_requested / sb * sb, n * sb);
 }
 
+/* The state of a block from its Linux memory blocks, as Linux has it. */
 static enum vmem_mb_state sim_mb_state(const struct vmem_sim *sim, u64 mb)
 {
+	bool kernel = false, online = false;
+	u64 lmb;
+
 	if (!test_bit(mb, sim->added))
 		return VMEM_MB_UNUSED;
-	return sim->zone[mb] == VMEM_ZONE_KERNEL ? VMEM_MB_KERNEL :
-	       sim->zone[mb] == VMEM_ZONE_MOVABLE ? VMEM_MB_MOVABLE :
-	       VMEM_MB_OFFLINE;
+	for (lmb = mb * sim->lmbs_per_mb; lmb < (mb + 1) * sim->lmbs_per_mb;
+	     lmb++) {
+		online |= vmem_sim_lmb_online(sim, lmb);
+		kernel |= vmem_sim_lmb_online(sim, lmb) &&
+			  sim->zone[lmb] == VMEM_ZONE_KERNEL;
+	}
+	return !online ? VMEM_MB_OFFLINE : kernel ? VMEM_MB_KERNEL :
+	       VMEM_MB_MOVABLE;
 }
 
 #define SIM_EXPECT(cond, fmt, ...)					\
@@ -45,74 +55,144 @@ static enum vmem_mb_state sim_mb_state(const struct vmem_sim *sim, u64 mb)
 	} while (0)
 
 /*
- * Device blocks outside the whole memory blocks are never plugged; in
- * each subblock, device, books and buddy agree. Subblocks holding a
- * block's own memmap are plugged and never in the buddy.
+ * Device blocks outside the whole blocks are never plugged; in each
+ * subblock, device and books agree, and nothing is plugged in part.
  */
-static bool sim_check_granules(struct kunit *test, struct vmem_engine *e,
-			       struct vmem_sim *sim)
+static bool sim_check_subblocks(struct kunit *test, struct vmem_sim *sim)
 {
+	struct vmem_engine *e = sim->e;
 	u64 sb = sim->p.e.sb_size, top = vmem_sim_mb_addr(sim, sim->nr_mbs);
 	u64 lo = min(vmem_sim_block(sim, sim->first_mb), sim->nr_blocks);
-	u64 hi = min(vmem_sim_block(sim, top), sim->nr_blocks), g, a;
-	bool ok = true, dev, book, buddy, online, memmap;
-	u64 gpm = vmem_sim_grans_per_mb(sim), mb;
+	u64 hi = min(vmem_sim_block(sim, top), sim->nr_blocks), i, a;
+	u64 nr = sim->nr_mbs * (sim->p.e.mb_size / sb);
+	bool ok = true, dev, book;
 
 	SIM_EXPECT(find_next_bit(sim->dev_plugged, lo, 0) >= lo &&
 		   find_next_bit(sim->dev_plugged, sim->nr_blocks, hi) >=
 		   sim->nr_blocks,
-		   "memory outside the whole memory blocks is plugged");
-	for (g = 0, a = sim->first_mb; g < sim->nr_grans && ok; g++, a += sb) {
+		   "memory outside the whole blocks is plugged");
+	for (i = 0, a = sim->first_mb; i < nr && ok; i++, a += sb) {
 		dev = vmem_sim_dev_plugged(sim, a, sb, true);
-		book = test_bit(g, e->sb_plugged);
-		buddy = test_bit(g, sim->buddy);
-		mb = g / gpm;
-		online = vmem_sim_mb_online(sim, mb);
-		memmap = a + sb <= vmem_sim_mb_addr(sim, mb) +
-				  vmem_sim_memmap_bytes(sim, mb);
-		SIM_EXPECT(!memmap || (dev && !buddy),
-			   "%#llx holds a memmap but is %s", a,
-			   dev ? "in the page allocator" : "unplugged");
+		book = test_bit(i, e->sb_plugged);
 		SIM_EXPECT(dev || !vmem_sim_dev_plugged(sim, a, sb, false),
 			   "subblock %#llx is partly plugged", a);
 		SIM_EXPECT(book == dev, "%#llx: device says %splugged, the books %splugged",
 			   a, dev ? "" : "un", book ? "" : "un");
-		SIM_EXPECT(!buddy || (dev && online),
-			   "%#llx is in the page allocator but %s", a,
-			   dev ? "its block is not online" : "not plugged");
-		SIM_EXPECT(!dev || !online || buddy || memmap,
-			   "%#llx is plugged in an online block but not in the page allocator (leaked)",
-			   a);
 	}
 	return ok;
 }
 
 /*
- * The invariants, checked after every step, with the engine lock not
- * held: no rule broken; the books match the device block by block; the
- * page allocator has all plugged memory of online blocks and nothing else;
- * the engine's view of each memory block is Linux's; the last run reached
- * the target or says why not. Each failure is reported on @test; returns
- * whether all hold.
+ * Per granule: the page model and the books agree. Unplugged memory is
+ * fake-offline in the books (so onlining keeps it away from Linux) and
+ * never Linux's; a granule of an online Linux memory block is held by
+ * exactly one side, and the books know which; plugged memory of an online
+ * block is Linux's unless a release waits for a transition to end.
  */
-bool vmem_sim_check(struct kunit *test, struct vmem_engine *e,
-		    struct vmem_sim *sim)
+static bool sim_check_granules(struct kunit *test, struct vmem_sim *sim)
 {
+	struct vmem_engine *e = sim->e;
+	bool ok = true, dev, online, still, off, ours, settle;
+	u64 g, a, lmb, held = 0;
+
+	settle = READ_ONCE(e->settle);
+	for (g = 0; g < sim->nr_grans && ok; g++) {
+		a = vmem_sim_gran_addr(sim, g);
+		lmb = g / vmem_sim_grans_per_lmb(sim);
+		dev = vmem_sim_dev_plugged(sim, a, sim->gran, true);
+		online = vmem_sim_lmb_online(sim, lmb);
+		still = !test_bit(lmb, sim->moving);
+		off = test_bit(g, e->g_offline);
+		ours = sim->gst[g] == VMEM_G_KEPT ||
+		       sim->gst[g] == VMEM_G_TAKEN;
+		held += sim->gst[g] == VMEM_G_LINUX;
+		SIM_EXPECT(dev || off, "%#llx is unplugged but not fake-offline in the books",
+			   a);
+		SIM_EXPECT(dev || sim->gst[g] != VMEM_G_LINUX,
+			   "%#llx is unplugged and Linux's", a);
+		if (!still)
+			continue;
+		SIM_EXPECT(online == (sim->gst[g] != VMEM_G_NONE),
+			   "%#llx: block %sonline, granule state %u", a,
+			   online ? "" : "not ", sim->gst[g]);
+		if (!online || sim->gst[g] == VMEM_G_MEMMAP)
+			continue;
+		SIM_EXPECT(off == ours, "%#llx: books say %sfake-offline, pages are %s",
+			   a, off ? "" : "not ", ours ? "the driver's" : "Linux's");
+		SIM_EXPECT(test_bit(g, e->g_taken) ==
+			   (sim->gst[g] == VMEM_G_TAKEN),
+			   "%#llx: books and pages disagree on taken", a);
+		SIM_EXPECT(!dev || !ours || settle,
+			   "%#llx is plugged in an online block but the driver's (leaked)",
+			   a);
+	}
+	if (ok && bitmap_empty(sim->moving, sim->nr_lmbs))
+		SIM_EXPECT(sim->managed == held,
+			   "managed count %lld, Linux holds %llu granules",
+			   sim->managed, held);
+	return ok;
+}
+
+static bool sim_check_result(struct kunit *test, struct vmem_sim *sim,
+			     u64 target)
+{
+	struct vmem_engine *e = sim->e;
+	bool ok = true;
+
+	if (!sim->nr_runs)
+		return true;
+	if (sim->last == VMEM_RUN_DONE) {
+		SIM_EXPECT(e->plugged == target,
+			   "DONE with %llu plugged, target %llu", e->plugged,
+			   target);
+		return ok;
+	}
+	SIM_EXPECT(sim->last == VMEM_RUN_BROKEN ||
+		   e->nr_errors > sim->errors_before,
+		   "run result %d without a new reason (%s: %d; %llu errors before, %llu after)",
+		   sim->last, vmem_sim_what(sim), e->last_err,
+		   sim->errors_before, e->nr_errors);
+	if (sim->last == VMEM_RUN_RETRY || sim->last == VMEM_RUN_WAIT_ONLINE)
+		SIM_EXPECT(e->retry_ms >= VMEM_RETRY_MIN_MS &&
+			   e->retry_ms <= VMEM_RETRY_MAX_MS,
+			   "run result %d with retry_ms %u", sim->last,
+			   e->retry_ms);
+	if (sim->last == VMEM_RUN_WAIT_CONFIG)
+		SIM_EXPECT(e->plugged != target,
+			   "waits for a config change with the target reached");
+	return ok;
+}
+
+/**
+ * vmem_sim_check() - the invariants, after a step
+ * @test: the test, failures are reported on it
+ * @sim: the sim, the engine's run lock not held
+ *
+ * No rule broken; the books match the device block by block and the page
+ * model granule by granule; the managed count is Linux's; the engine's
+ * view of each block is Linux's; the last run reached the target or gave
+ * a new reason why not.
+ *
+ * Return: whether all hold.
+ */
+bool vmem_sim_check(struct kunit *test, struct vmem_sim *sim)
+{
+	struct vmem_engine *e = sim->e;
 	u64 sb = sim->p.e.sb_size, target, mb, w;
 	bool ok = true;
 
 	if (mutex_is_locked(&e->lock)) {
-		KUNIT_FAIL(test, "%s: the engine lock is held after a step",
+		KUNIT_FAIL(test, "%s: the engine's run lock is held after a step",
 			   sim->desc);
 		return false;
 	}
 	SIM_EXPECT(!sim->violations, "%u rule violation(s), the first: %s",
 		   sim->violations, sim->violation);
 	SIM_EXPECT(e->first_mb == sim->first_mb && e->nr_mbs == sim->nr_mbs,
-		   "engine uses %llu memory blocks from %#llx, the region has %llu from %#llx",
+		   "engine uses %llu blocks from %#llx, the region has %llu from %#llx",
 		   e->nr_mbs, e->first_mb, sim->nr_mbs, sim->first_mb);
 	SIM_EXPECT(e->sbs_per_mb * sb == sim->p.e.mb_size,
-		   "%u subblocks per memory block", e->sbs_per_mb);
+		   "%u subblocks per block", e->sbs_per_mb);
 	if (!ok)
 		return false;
 
@@ -132,36 +212,27 @@ bool vmem_sim_check(struct kunit *test, struct vmem_engine *e,
 		   "engine counted %llu requests, the device got %llu",
 		   e->nr_requests, sim->calls[VMEM_SIM_REQ]);
 	if (ok)
-		ok = sim_check_granules(test, e, sim);
+		ok = sim_check_subblocks(test, sim);
+	if (ok)
+		ok = sim_check_granules(test, sim);
 	for (mb = 0; mb < sim->nr_mbs && ok; mb++) {
 		SIM_EXPECT(e->mb_state[mb] == sim_mb_state(sim, mb),
-			   "memory block %llu: engine state %u, Linux state %u",
+			   "block %llu: engine state %u, Linux state %u",
 			   mb, e->mb_state[mb], sim_mb_state(sim, mb));
 		SIM_EXPECT(sim->last != VMEM_RUN_DONE || !sim->nr_runs ||
 			   !test_bit(mb, sim->added) ||
-			   test_bit(mb, sim->moving) ||
+			   vmem_sim_mb_moving(sim, mb) ||
 			   vmem_sim_dev_plugged(sim, vmem_sim_mb_addr(sim, mb),
 						sim->p.e.mb_size, false),
-			   "memory block %llu is added and empty after DONE", mb);
+			   "block %llu is added and empty after DONE", mb);
 	}
 	target = vmem_sim_target(sim);
-	SIM_EXPECT(vmem_engine_target(e) == target,
-		   "vmem_engine_target() %llu, expected %llu",
-		   vmem_engine_target(e), target);
-	if (sim->nr_runs && sim->last == VMEM_RUN_DONE) {
-		SIM_EXPECT(e->plugged == target,
-			   "DONE with %llu plugged, target %llu", e->plugged,
-			   target);
-	} else if (sim->nr_runs) {
-		SIM_EXPECT(e->last_err && e->last_what,
-			   "run result %d without a reason (last_err %d)",
-			   sim->last, e->last_err);
-		SIM_EXPECT(sim->last == VMEM_RUN_BROKEN ||
-			   (e->retry_ms >= VMEM_RETRY_MIN_MS &&
-			    e->retry_ms <= VMEM_RETRY_MAX_MS),
-			   "run result %d with retry_ms %u", sim->last,
-			   e->retry_ms);
-	}
+	SIM_EXPECT(vmem_books_target(e, e->cfg_requested, e->cfg_usable) ==
+		   target, "the engine's target %llu, expected %llu",
+		   vmem_books_target(e, e->cfg_requested, e->cfg_usable),
+		   target);
+	if (ok)
+		ok = sim_check_result(test, sim, target);
 	SIM_EXPECT(e->broken == (sim->nr_runs && sim->last == VMEM_RUN_BROKEN),
 		   "broken %d, last run result %d", e->broken, sim->last);
 	SIM_EXPECT(bitmap_equal(e->mb_memmap, sim->mb_memmap, sim->nr_mbs),
@@ -169,4 +240,3 @@ bool vmem_sim_check(struct kunit *test, struct vmem_engine *e,
 	mutex_unlock(&e->lock);
 	return ok;
 }
-
