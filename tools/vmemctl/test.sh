@@ -97,6 +97,54 @@ new_dev() {
 	old_dev "$root" "$name" "${NEW_FILES[@]}" "$@"
 }
 
+# --- the layers of the source ------------------------------------------
+# Each file has a layer; a .c file includes headers of its layer or
+# below, a .h file only headers below its own, so no two files call each
+# other (the build has -Werror: a call needs the header). A command calls
+# no other command. Every file is under 800 lines and starts with SPDX.
+layer() {
+	case $1 in
+	vmemctl.c) echo 5 ;;
+	vmemctl_cmd.h | vmemctl_status.c | vmemctl_watch.c | \
+		vmemctl_metrics.c | vmemctl_why.c) echo 4 ;;
+	vmemctl_format.[ch]) echo 3 ;;
+	vmemctl_sysfs.[ch]) echo 2 ;;
+	vmemctl_util.[ch]) echo 1 ;;
+	*) echo 0 ;;
+	esac
+}
+why=
+for f in "$here"/*.[ch]; do
+	b=${f##*/}
+	l=$(layer "$b")
+	if [ "$l" = 0 ]; then
+		why+=" $b has no layer in test.sh;"
+		continue
+	fi
+	[ "$(wc -l < "$f")" -lt 800 ] || why+=" $b has $(wc -l < "$f") lines;"
+	head -n 1 "$f" | grep -q 'SPDX-License-Identifier: GPL-2.0' ||
+		why+=" $b: no SPDX line first;"
+	for h in $(sed -n 's/^#include "\(.*\)"$/\1/p' "$f"); do
+		hl=$(layer "$h")
+		if [ "$hl" = 0 ] || [ "$hl" -gt "$l" ] ||
+		   { [ "$hl" -eq "$l" ] && [ "${b##*.}" = h ]; }; then
+			why+=" $b (layer $l) includes $h (layer $hl);"
+		fi
+	done
+	if [ "$l" = 4 ] && [ "${b##*.}" = c ]; then
+		own=${b#vmemctl_}
+		own=cmd_${own%.c}
+		for c in $(grep -o '\bcmd_[a-z]*(' "$f" | tr -d '(' | sort -u); do
+			[ "$c" = "$own" ] || why+=" $b calls $c;"
+		done
+	fi
+done
+if [ -n "$why" ]; then
+	fail layers "$why"
+else
+	pass layers
+fi
+
 # --- the status tree ---------------------------------------------------
 S=$tmp/status
 # virtio0: SBM, retrying, a last error, memory left offline.

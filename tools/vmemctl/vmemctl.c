@@ -15,10 +15,15 @@
  * or a device not found, 2 watch timed out, 64 usage error, 128 + signal
  * when watch was interrupted (130 for SIGINT).
  *
- * This file: main(), the options and the help text. The devices are found
- * and read in vmemctl_sysfs.c, shown by vmemctl_status.c and
- * vmemctl_watch.c with the helpers of vmemctl_format.c (sizes, safe text,
- * JSON); vmemctl_util.c has die() and the allocators that cannot fail.
+ * The files, in layers: each uses only those below it (test.sh checks
+ * the #includes), so no two call each other.
+ *   vmemctl.c             main(), the options, the help text
+ *   vmemctl_cmd.h         struct opts and the commands main() calls:
+ *   vmemctl_status.c      status
+ *   vmemctl_watch.c       watch
+ *   vmemctl_format.[ch]   sizes, terminal-safe text, JSON
+ *   vmemctl_sysfs.[ch]    struct dev; finding devices, reading sysfs
+ *   vmemctl_util.[ch]     die() and the allocators that cannot fail
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,7 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemctl.h"
+#include "vmemctl_cmd.h"
+#include "vmemctl_util.h"
 
 #ifndef VMEMCTL_VERSION
 #define VMEMCTL_VERSION "1.0"
