@@ -10,19 +10,30 @@
 
 #include <stdbool.h>
 
+/* The options a command may be given (struct opts.given). */
+enum {
+	OPT_JSON = 1 << 0,
+	OPT_PLAIN = 1 << 1,
+	OPT_TIMEOUT = 1 << 2,
+	OPT_INTERVAL = 1 << 3,
+	OPT_TEXTFILE = 1 << 4,
+};
+
 struct opts {
 	const char *cmd;
 	const char *root;
+	unsigned int given;	/* OPT_*: the options on the command line */
 	bool json;
 	bool plain;
-	bool watch_opt;		/* an option only watch takes was given */
 	double timeout;		/* seconds */
 	long interval;		/* milliseconds */
+	const char *textfile;	/* metrics: the directory, or NULL */
 	char **names;
 	int nr_names;
 };
 
 int cmd_status(const struct opts *o);	/* vmemctl_status.c */
 int cmd_watch(const struct opts *o);	/* vmemctl_watch.c */
+int cmd_metrics(const struct opts *o);	/* vmemctl_metrics.c */
 
 #endif /* _VMEMCTL_CMD_H */
