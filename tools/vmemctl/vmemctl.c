@@ -8,13 +8,16 @@
  *   vmemctl watch [--timeout SEC] [--interval MS] [--json] [--plain]
  *                 [DEVICE...]
  *   vmemctl metrics [--textfile DIR] [DEVICE...]
+ *   vmemctl why [DEVICE...]
  *
  * --root DIR prefixes every path (tests run it on a fake tree). Libc only
  * and built static, so it can be copied into a busybox initramfs.
  *
- * Exit: 0 success (watch: every device reached its request), 1 no device,
- * a device not found or a file not written, 2 watch timed out, 64 usage
- * error, 128 + signal when watch was interrupted (130 for SIGINT).
+ * Exit: 0 success (watch: every device reached its request; why: every
+ * device is at its request and nothing is wrong), 1 no device, a device
+ * not found or a file not written, 2 watch timed out, 3 why found a
+ * cause, 64 usage error, 128 + signal when watch was interrupted (130 for
+ * SIGINT).
  *
  * The files, in layers: each uses only those below it (test.sh checks
  * the #includes), so no two call each other.
@@ -23,6 +26,7 @@
  *   vmemctl_status.c      status
  *   vmemctl_watch.c       watch
  *   vmemctl_metrics.c     metrics
+ *   vmemctl_why.c         why
  *   vmemctl_format.[ch]   sizes, terminal-safe text, JSON
  *   vmemctl_state.[ch]    the state, retry_state and last_error lines
  *   vmemctl_sysfs.[ch]    struct dev; finding devices, reading sysfs
@@ -63,6 +67,9 @@ static void print_usage(FILE *f)
 	      "      every value and counter in the Prometheus text format;\n"
 	      "      --textfile: into DIR/virtio_mem.prom, replaced at once\n"
 	      "      (node_exporter's textfile collector)\n"
+	      "  why [DEVICE...]\n"
+	      "      why a device is not at its requested size: one cause a\n"
+	      "      line with its fix; exit 0 if all are and nothing is wrong\n"
 	      "  help\n"
 	      "      this text\n"
 	      "\n"
@@ -74,8 +81,8 @@ static void print_usage(FILE *f)
 	      "  -h, --help     this text\n"
 	      "  --version      the version\n"
 	      "\n"
-	      "Exit: 0 ok, 1 no device, 2 watch timed out, 64 usage,\n"
-	      "130 watch interrupted. See vmemctl(8).\n", f);
+	      "Exit: 0 ok, 1 no device, 2 watch timed out, 3 why found a\n"
+	      "cause, 64 usage, 130 watch interrupted. See vmemctl(8).\n", f);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -179,6 +186,7 @@ static const struct {
 	{ "watch", cmd_watch,
 	  OPT_JSON | OPT_PLAIN | OPT_TIMEOUT | OPT_INTERVAL },
 	{ "metrics", cmd_metrics, OPT_TEXTFILE },
+	{ "why", cmd_why, 0 },
 };
 
 static const char * const opt_names[] = {

@@ -35,5 +35,6 @@ struct opts {
 int cmd_status(const struct opts *o);	/* vmemctl_status.c */
 int cmd_watch(const struct opts *o);	/* vmemctl_watch.c */
 int cmd_metrics(const struct opts *o);	/* vmemctl_metrics.c */
+int cmd_why(const struct opts *o);	/* vmemctl_why.c */
 
 #endif /* _VMEMCTL_CMD_H */
