@@ -44,6 +44,14 @@ KVER_SH = kver=$$(sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
 
 .PHONY: all modules install clean setup check kunit qemu-test run test bench soak
 
+# make deb: virtio-mem-dkms_<version>_all.deb and virtio-mem-tools_<version>_
+# <arch>.deb into DEB_OUT (debian/, dpkg-buildpackage -b -us -uc on a copy
+# of the checkout); scripts/deb-check.sh checks them.
+DEB_OUT ?= dist
+.PHONY: deb
+deb:
+	@scripts/deb-check.sh build '$(DEB_OUT)'
+
 all: modules
 
 modules:

@@ -5,10 +5,13 @@
 # prints "PASS: vmemctl/<name>" or "FAIL: vmemctl/<name>: <why>" (with
 # the output in question indented below); exit 1 if any failed.
 #
-# Needs: make and a C compiler with a static libc, python3 (JSON checks),
-# tmux (the terminal checks), man or groff (the man page check).
+# Needs: make and a C compiler with a static libc, python3 (JSON and
+# metrics checks), tmux (the terminal checks), man or groff (the man page
+# check); promtool (Debian's prometheus) if present checks the metrics
+# ("SKIP: vmemctl/metrics_promtool" without it).
 # VMEMCTL=<binary> tests that binary instead of building ./vmemctl;
 # KEEP=1 keeps the fake trees (the path is printed) to look at after.
+# shellcheck source-path=SCRIPTDIR
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -96,6 +99,60 @@ new_dev() {
 	shift 2
 	old_dev "$root" "$name" "${NEW_FILES[@]}" "$@"
 }
+
+# --- the layers of the source ------------------------------------------
+# Each file has a layer; a file includes headers of the layers below its
+# own, and of its own layer only its own header (a command: vmemctl_cmd.h),
+# so no two files call each other (the build has -Werror: a call needs
+# the header). A command calls no other command. Every file is under 800
+# lines and starts with SPDX.
+layer() {
+	case $1 in
+	vmemctl.c) echo 5 ;;
+	vmemctl_cmd.h | vmemctl_status.c | vmemctl_watch.c | \
+		vmemctl_metrics.c | vmemctl_why.c) echo 4 ;;
+	vmemctl_format.[ch] | vmemctl_state.[ch]) echo 3 ;;
+	vmemctl_sysfs.[ch]) echo 2 ;;
+	vmemctl_util.[ch]) echo 1 ;;
+	*) echo 0 ;;
+	esac
+}
+why=
+for f in "$here"/*.[ch]; do
+	b=${f##*/}
+	l=$(layer "$b")
+	if [ "$l" = 0 ]; then
+		why+=" $b has no layer in test.sh;"
+		continue
+	fi
+	[ "$(wc -l < "$f")" -lt 800 ] || why+=" $b has $(wc -l < "$f") lines;"
+	head -n 1 "$f" | grep -q 'SPDX-License-Identifier: GPL-2.0' ||
+		why+=" $b: no SPDX line first;"
+	while read -r h; do
+		hl=$(layer "$h")
+		if [ "$hl" = 0 ] || [ "$hl" -gt "$l" ] ||
+		   { [ "$hl" -eq "$l" ] && [ "${b##*.}" = h ]; } ||
+		   { [ "$hl" -eq "$l" ] && [ "${h%.h}" != "${b%.c}" ] &&
+		     { [ "$l" != 4 ] || [ "$h" != vmemctl_cmd.h ]; }; }; then
+			why+=" $b (layer $l) includes $h (layer $hl);"
+		fi
+	done < <(sed -n 's/^#include "\(.*\)"$/\1/p' "$f")
+	if [ "$l" = 4 ] && [ "${b##*.}" = c ]; then
+		own=${b#vmemctl_}
+		own=cmd_${own%.c}
+		for c in $(grep -o '\bcmd_[a-z]*(' "$f" | tr -d '(' | sort -u); do
+			[ "$c" = "$own" ] || why+=" $b calls $c;"
+		done
+	fi
+done
+for f in "$here"/*.sh; do
+	[ "$(wc -l < "$f")" -lt 800 ] || why+=" ${f##*/} has $(wc -l < "$f") lines;"
+done
+if [ -n "$why" ]; then
+	fail layers "$why"
+else
+	pass layers
+fi
 
 # --- the status tree ---------------------------------------------------
 S=$tmp/status
@@ -263,6 +320,12 @@ if python3 "$tmp/check.py" "$out" > "$tmp/check.out" 2>&1; then
 else
 	fail status_json_values "values differ" "$tmp/check.out"
 fi
+
+# metrics and why: their own files, on the trees and helpers above.
+# shellcheck source=test-metrics.sh
+. "$here/test-metrics.sh"
+# shellcheck source=test-why.sh
+. "$here/test-why.sh"
 
 # --- watch (plain) -----------------------------------------------------
 W=$tmp/watch
@@ -524,7 +587,9 @@ fi
 
 why=
 for args in "--bogus" "status --bogus" "frobnicate" "" "status --timeout 3" \
-	     "watch --timeout" "watch --interval 0" "watch --timeout x"; do
+	     "watch --timeout" "watch --interval 0" "watch --timeout x" \
+	     "metrics --json" "status --textfile /tmp" "metrics --textfile" \
+	     "why --plain" "why --json"; do
 	# shellcheck disable=SC2086
 	"$VMEMCTL" --root "$S" $args > "$out" 2> "$err"
 	rc=$?

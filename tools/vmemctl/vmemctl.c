@@ -7,18 +7,30 @@
  *   vmemctl status [--json] [DEVICE...]
  *   vmemctl watch [--timeout SEC] [--interval MS] [--json] [--plain]
  *                 [DEVICE...]
+ *   vmemctl metrics [--textfile DIR] [DEVICE...]
+ *   vmemctl why [DEVICE...]
  *
  * --root DIR prefixes every path (tests run it on a fake tree). Libc only
  * and built static, so it can be copied into a busybox initramfs.
  *
- * Exit: 0 success (watch: every device reached its request), 1 no device
- * or a device not found, 2 watch timed out, 64 usage error, 128 + signal
- * when watch was interrupted (130 for SIGINT).
+ * Exit: 0 success (watch: every device reached its request; why: every
+ * device is at its request and nothing is wrong), 1 no device, a device
+ * not found or a file not written, 2 watch timed out, 3 why found a
+ * cause, 64 usage error, 128 + signal when watch was interrupted (130 for
+ * SIGINT).
  *
- * This file: main(), the options and the help text. The devices are found
- * and read in vmemctl_sysfs.c, shown by vmemctl_status.c and
- * vmemctl_watch.c with the helpers of vmemctl_format.c (sizes, safe text,
- * JSON); vmemctl_util.c has die() and the allocators that cannot fail.
+ * The files, in layers: each uses only those below it (test.sh checks
+ * the #includes), so no two call each other.
+ *   vmemctl.c             main(), the options, the help text
+ *   vmemctl_cmd.h         struct opts and the commands main() calls:
+ *   vmemctl_status.c      status
+ *   vmemctl_watch.c       watch
+ *   vmemctl_metrics.c     metrics
+ *   vmemctl_why.c         why
+ *   vmemctl_format.[ch]   sizes, terminal-safe text, JSON
+ *   vmemctl_state.[ch]    the state, retry_state and last_error lines
+ *   vmemctl_sysfs.[ch]    struct dev; finding devices, reading sysfs
+ *   vmemctl_util.[ch]     die() and the allocators that cannot fail
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,7 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemctl.h"
+#include "vmemctl_cmd.h"
+#include "vmemctl_util.h"
 
 #ifndef VMEMCTL_VERSION
 #define VMEMCTL_VERSION "1.0"
@@ -50,6 +63,13 @@ static void print_usage(FILE *f)
 	      "      follow plugged_size toward requested_size until every\n"
 	      "      device reached it and is idle; exit 0, or 2 on timeout\n"
 	      "      (default 60 s; sampled every 200 ms)\n"
+	      "  metrics [--textfile DIR] [DEVICE...]\n"
+	      "      every value and counter in the Prometheus text format;\n"
+	      "      --textfile: into DIR/virtio_mem.prom, replaced at once\n"
+	      "      (node_exporter's textfile collector)\n"
+	      "  why [DEVICE...]\n"
+	      "      why a device is not at its requested size: one cause a\n"
+	      "      line with its fix; exit 0 if all are and nothing is wrong\n"
 	      "  help\n"
 	      "      this text\n"
 	      "\n"
@@ -57,11 +77,12 @@ static void print_usage(FILE *f)
 	      "  --root DIR     prefix every sysfs path with DIR\n"
 	      "  --json         JSON (watch: one object per line)\n"
 	      "  --plain        watch: plain lines even on a terminal\n"
+	      "  --textfile DIR metrics: write DIR/virtio_mem.prom\n"
 	      "  -h, --help     this text\n"
 	      "  --version      the version\n"
 	      "\n"
-	      "Exit: 0 ok, 1 no device, 2 watch timed out, 64 usage,\n"
-	      "130 watch interrupted. See vmemctl(8).\n", f);
+	      "Exit: 0 ok, 1 no device, 2 watch timed out, 3 why found a\n"
+	      "cause, 64 usage, 130 watch interrupted. See vmemctl(8).\n", f);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -122,9 +143,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			exit(0);
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
+			o->given |= OPT_JSON;
 		} else if (!strcmp(a, "--plain")) {
 			o->plain = true;
-			o->watch_opt = true;
+			o->given |= OPT_PLAIN;
+		} else if (opt_is(a, "--textfile")) {
+			o->textfile = opt_value(argv, argc, &i);
+			if (!*o->textfile)
+				usage_error("%s", "--textfile needs a directory");
+			o->given |= OPT_TEXTFILE;
 		} else if (opt_is(a, "--root")) {
 			o->root = opt_value(argv, argc, &i);
 		} else if (opt_is(a, "--timeout")) {
@@ -134,7 +161,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			if (errno || end == v || *end || !(o->timeout >= 0) ||
 			    o->timeout > 1e9)
 				usage_error("bad --timeout '%s' (seconds)", v);
-			o->watch_opt = true;
+			o->given |= OPT_TIMEOUT;
 		} else if (opt_is(a, "--interval")) {
 			v = opt_value(argv, argc, &i);
 			errno = 0;
@@ -143,16 +170,34 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			    o->interval > 3600000)
 				usage_error("bad --interval '%s' (milliseconds)",
 					    v);
-			o->watch_opt = true;
+			o->given |= OPT_INTERVAL;
 		} else {
 			usage_error("unknown option '%s'", a);
 		}
 	}
 }
 
+static const struct {
+	const char *name;
+	int (*run)(const struct opts *o);
+	unsigned int opts;	/* OPT_*: the options it takes */
+} cmds[] = {
+	{ "status", cmd_status, OPT_JSON },
+	{ "watch", cmd_watch,
+	  OPT_JSON | OPT_PLAIN | OPT_TIMEOUT | OPT_INTERVAL },
+	{ "metrics", cmd_metrics, OPT_TEXTFILE },
+	{ "why", cmd_why, 0 },
+};
+
+static const char * const opt_names[] = {
+	"--json", "--plain", "--timeout", "--interval", "--textfile"
+};
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	unsigned int extra;
+	size_t c, k;
 
 	parse_args(argc, argv, &o);
 	if (!o.cmd)
@@ -161,13 +206,20 @@ int main(int argc, char **argv)
 		print_usage(stdout);
 		return 0;
 	}
-	if (!strcmp(o.cmd, "status")) {
-		if (o.watch_opt)
-			usage_error("%s", "--timeout, --interval and --plain are watch options");
-		return cmd_status(&o);
+	for (c = 0; c < ARRAY_LEN(cmds); c++) {
+		if (strcmp(o.cmd, cmds[c].name))
+			continue;
+		extra = o.given & ~cmds[c].opts;
+		for (k = 0; k < ARRAY_LEN(opt_names); k++) {
+			if (!(extra & (1u << k)))
+				continue;
+			fprintf(stderr, "vmemctl: %s is not an option of %s\n",
+				opt_names[k], o.cmd);
+			print_usage(stderr);
+			exit(EXIT_USAGE);
+		}
+		return cmds[c].run(&o);
 	}
-	if (!strcmp(o.cmd, "watch"))
-		return cmd_watch(&o);
 	usage_error("unknown command '%s'", o.cmd);
 	return EXIT_USAGE;
 }

@@ -5,7 +5,8 @@
  */
 #include <stdio.h>
 
-#include "vmemctl.h"
+#include "vmemctl_format.h"
+#include "vmemctl_util.h"
 
 /* A string from sysfs made safe for a terminal: printable ASCII only. */
 char *sanitize(const char *s)

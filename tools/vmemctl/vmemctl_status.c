@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemctl.h"
+#include "vmemctl_cmd.h"
+#include "vmemctl_format.h"
+#include "vmemctl_sysfs.h"
+#include "vmemctl_util.h"
 
 /* Text of a value: "-" if missing, human-readable if @size. */
 static char *val_text(const struct val *v, enum vtype type, bool size)
@@ -225,11 +228,11 @@ static void status_json(const struct dev *devs, int n)
 
 int cmd_status(const struct opts *o)
 {
-	char *top = devices_dir(o);
+	char *top = devices_dir(o->root);
 	struct dev *devs;
 	int n, i;
 
-	n = find_devices(o, top, &devs);
+	n = find_devices(top, o->names, o->nr_names, &devs);
 	for (i = 0; i < n; i++)
 		dev_load(&devs[i]);
 	if (o->json)

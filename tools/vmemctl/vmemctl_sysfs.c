@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmemctl.h"
+#include "vmemctl_sysfs.h"
+#include "vmemctl_util.h"
 
 #define DEVICES_DIR	"/sys/bus/virtio/devices"
 #define ATTR_MAX	4096	/* a sysfs attribute is at most a page */
@@ -72,20 +73,32 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
-/*
- * The contents of @dir/@name without trailing white space, or NULL if it
- * cannot be read. Caller frees.
- */
-static char *read_attr(const char *dir, const char *name)
+/* @root with @path (which starts with '/') appended; caller frees. */
+static char *root_path(const char *root, const char *path)
 {
-	char *path = path_join(dir, name);
+	size_t n = strlen(root), l = strlen(path);
+	char *p;
+
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	p = xmalloc(n + l + 1);
+	memcpy(p, root, n);
+	memcpy(p + n, path, l + 1);
+	return p;
+}
+
+/*
+ * The contents of the file @path without trailing white space, or NULL if
+ * it cannot be read. Caller frees.
+ */
+static char *read_file(const char *path)
+{
 	char buf[ATTR_MAX + 1];
 	size_t len = 0;
 	ssize_t n;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
 	if (fd < 0)
 		return NULL;
 	while (len < ATTR_MAX) {
@@ -106,6 +119,23 @@ static char *read_attr(const char *dir, const char *name)
 		len--;
 	buf[len] = '\0';
 	return xstrdup(buf);
+}
+
+/* @dir/@name as read_file() reads it. */
+static char *read_attr(const char *dir, const char *name)
+{
+	char *path = path_join(dir, name), *s = read_file(path);
+
+	free(path);
+	return s;
+}
+
+char *read_sys(const char *root, const char *path)
+{
+	char *p = root_path(root, path), *s = read_file(p);
+
+	free(p);
+	return s;
 }
 
 static bool parse_u64(const char *s, unsigned long long *out)
@@ -217,24 +247,13 @@ static int dev_cmp(const void *a, const void *b)
 	return natural_cmp(da->name, db->name);
 }
 
-char *devices_dir(const struct opts *o)
+char *devices_dir(const char *root)
 {
-	size_t n = strlen(o->root);
-	char *p;
-
-	while (n > 0 && o->root[n - 1] == '/')
-		n--;
-	p = xmalloc(n + sizeof(DEVICES_DIR));
-	memcpy(p, o->root, n);
-	memcpy(p + n, DEVICES_DIR, sizeof(DEVICES_DIR));
-	return p;
+	return root_path(root, DEVICES_DIR);
 }
 
-/*
- * The virtio-mem devices under @top, sorted, restricted to the names the
- * user gave (each of which must exist). Exits if there is none.
- */
-int find_devices(const struct opts *o, const char *top, struct dev **out)
+int find_devices(const char *top, char * const *names, int nr_names,
+		 struct dev **out)
 {
 	struct dev *devs = NULL, *sel;
 	struct dirent *de;
@@ -273,26 +292,26 @@ int find_devices(const struct opts *o, const char *top, struct dev **out)
 	if (!n)
 		die(1, "no virtio-mem device found under %s", top);
 	qsort(devs, n, sizeof(*devs), dev_cmp);
-	if (!o->nr_names) {
+	if (!nr_names) {
 		*out = devs;
 		return n;
 	}
 
 	/* The named ones, in the machine's order, each once. */
-	for (i = 0; i < o->nr_names; i++) {
+	for (i = 0; i < nr_names; i++) {
 		for (j = 0; j < n; j++)
-			if (!strcmp(devs[j].name, o->names[i]))
+			if (!strcmp(devs[j].name, names[i]))
 				break;
 		if (j == n)
 			die(1, "%s: no such virtio-mem device under %s",
-			    o->names[i], top);
+			    names[i], top);
 	}
 	sel = xmalloc(n * sizeof(*sel));
 	for (j = 0, k = 0; j < n; j++) {
-		for (i = 0; i < o->nr_names; i++)
-			if (!strcmp(devs[j].name, o->names[i]))
+		for (i = 0; i < nr_names; i++)
+			if (!strcmp(devs[j].name, names[i]))
 				break;
-		if (i < o->nr_names)
+		if (i < nr_names)
 			sel[k++] = devs[j];
 	}
 	*out = sel;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemctl.h"
+#include "vmemctl_util.h"
 
 void die(int code, const char *fmt, ...)
 {

@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmemctl.h"
+#include "vmemctl_cmd.h"
+#include "vmemctl_format.h"
+#include "vmemctl_sysfs.h"
+#include "vmemctl_util.h"
 
 /* What watch follows of one device. */
 struct wdev {
@@ -408,7 +411,7 @@ static int watch_wait(struct watch *wa, int ms)
 
 int cmd_watch(const struct opts *o)
 {
-	char *top = devices_dir(o);
+	char *top = devices_dir(o->root);
 	const char *term = getenv("TERM");
 	struct watch wa = { .o = o };
 	struct dev *devs;
@@ -416,7 +419,7 @@ int cmd_watch(const struct opts *o)
 	int i, sig = 0, ret = 2, ms;
 	bool all;
 
-	wa.n = find_devices(o, top, &devs);
+	wa.n = find_devices(top, o->names, o->nr_names, &devs);
 	wa.w = xmalloc(wa.n * sizeof(*wa.w));
 	memset(wa.w, 0, wa.n * sizeof(*wa.w));
 	for (i = 0; i < wa.n; i++)

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vmemctl: what the files of the tool share. A device as read from the
- * driver's sysfs (struct dev), the command line (struct opts), and the
- * functions of each file. See vmemctl.c.
+ * vmemctl: a device as read from the driver's sysfs (struct dev), and
+ * the functions that find the devices and read their files
+ * (vmemctl_sysfs.c). Uses only vmemctl_util.h.
  */
-#ifndef _VMEMCTL_H
-#define _VMEMCTL_H
+#ifndef _VMEMCTL_SYSFS_H
+#define _VMEMCTL_SYSFS_H
 
 #include <stdbool.h>
-#include <stddef.h>
-
-#define ARRAY_LEN(a)	(sizeof(a) / sizeof(*(a)))
 
 enum vtype { T_U64, T_S64, T_STR };
 
@@ -58,37 +55,20 @@ struct dev {
 	struct val req[NR_REQ_TYPES][NR_REQ_REPLIES];
 };
 
-struct opts {
-	const char *cmd;
-	const char *root;
-	bool json;
-	bool plain;
-	bool watch_opt;		/* an option only watch takes was given */
-	double timeout;		/* seconds */
-	long interval;		/* milliseconds */
-	char **names;
-	int nr_names;
-};
-
-/* vmemctl_util.c: fatal errors and allocation that cannot fail */
-void die(int code, const char *fmt, ...);
-void *xmalloc(size_t n);
-char *xstrdup(const char *s);
-
-/* vmemctl_sysfs.c: finding the devices and reading their files */
-char *devices_dir(const struct opts *o);
-int find_devices(const struct opts *o, const char *top, struct dev **out);
+/* <root>/sys/bus/virtio/devices; caller frees. */
+char *devices_dir(const char *root);
+/*
+ * The virtio-mem devices under @top, sorted, or only the @nr_names named
+ * ones (each must exist). Exits if there is none.
+ */
+int find_devices(const char *top, char * const *names, int nr_names,
+		 struct dev **out);
 void load_field(struct dev *d, enum field_id id);
 void dev_load(struct dev *d);
+/*
+ * A file outside the devices (<root>@path, e.g. a module parameter), as
+ * read_attr() reads it; NULL if it cannot be read. Caller frees.
+ */
+char *read_sys(const char *root, const char *path);
 
-/* vmemctl_format.c: sizes, terminal-safe text and JSON */
-char *sanitize(const char *s);
-char *human(char *buf, size_t len, unsigned long long v, bool fixed);
-void json_str(const char *s);
-void json_val(const struct val *v, enum vtype type);
-
-/* vmemctl_status.c and vmemctl_watch.c: the commands */
-int cmd_status(const struct opts *o);
-int cmd_watch(const struct opts *o);
-
-#endif /* _VMEMCTL_H */
+#endif /* _VMEMCTL_SYSFS_H */
