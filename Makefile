@@ -25,7 +25,12 @@
 # NO_SETUP=1          never run scripts/setup.sh: for DKMS and packagers,
 #                     whose machine has its compiler and KDIR already
 
-export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
+# The cache path has one home, scripts/lib.sh. (A DKMS copy has no scripts/:
+# it needs no cache either, with NO_SETUP=1 and KDIR given.)
+ifndef VMEM_CACHE
+VMEM_CACHE := $(shell bash '$(CURDIR)/scripts/lib.sh' cache 2>/dev/null)
+endif
+export VMEM_CACHE
 
 SETUP := $(if $(NO_SETUP),true,$(CURDIR)/scripts/setup.sh)
 # Shell snippet: KDIR from the command line, else the cached Debian headers.

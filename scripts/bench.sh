@@ -12,11 +12,10 @@
 #   scripts/bench.sh --only ours --sequence 0,2G,0
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 "$top/scripts/setup.sh" guest
-# shellcheck source=/dev/null
-. "$CACHE/guest.env"
+load_env guest
 [ -f "$top/virtio_mem.ko" ] || { echo "bench: run make first" >&2; exit 2; }
 echo "# tree: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
 bench() {

@@ -9,13 +9,11 @@
 #   coccicheck  every coccinelle script of the kernel, report mode
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 "$top/scripts/setup.sh" all >/dev/null || { echo "FAIL: check/setup"; exit 1; }
-# shellcheck source=/dev/null
-. "$CACHE/guest.env"
-# shellcheck source=/dev/null
-. "$CACHE/source.env"
+load_env guest
+load_env source
 
 kmake() {
 	make -C "$GUEST_KDIR" M="$top" CONFIG_VIRTIO_MEM=m \

@@ -18,8 +18,8 @@
 # The source tree itself is never configured or built in.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 fragment="$top/scripts/debug-kernel.config"
 out="$CACHE/debug-kernel"
 stamp="$out/.vmem-stamp"
@@ -32,8 +32,6 @@ die() { log "error: $*"; exit 1; }
 
 # make in the source tree, output (and .config) in $out.
 kmake() { make -C "$LINUX_SRC" O="$out" ARCH=x86_64 "$@"; }
-
-duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # What the build depends on besides the source files: the fragment, the
 # linux-source package version (part of LINUX_SRC's name) and the compiler.
@@ -53,32 +51,12 @@ configure() {
 	kmake -s olddefconfig >> "$out/vmem-config.log"
 }
 
-# Every CONFIG_X=v and "# CONFIG_X is not set" of the fragment must be
-# in the final .config as written; Kconfig drops unmet ones silently.
+# Every line of the fragment must be in the final .config as written.
 verify_config() {
-	local line sym want got bad=0
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=*)
-			sym=${line%%=*}
-			want=${line#*=}
-			;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }
-			sym=${sym%% *}
-			want=n
-			;;
-		*) continue ;;
-		esac
-		got=$(sed -n "s/^$sym=//p" "$out/.config")
-		[ -n "$got" ] || got=n
-		if [ "$got" != "$want" ]; then
-			log "$sym: wanted $want, got $got"
-			bad=1
-		fi
-	done < "$fragment"
-	[ "$bad" = 0 ] ||
-		die "the options above did not stick (unmet dependencies?); see $out/.config"
+	local bad line
+	bad=$(verify_fragment "$fragment" "$out/.config") && return 0
+	while IFS= read -r line; do log "$line"; done <<< "$bad"
+	die "the options above did not stick (unmet dependencies?); see $out/.config"
 }
 
 # Build a throw-away module against $out the way the project builds its
@@ -133,8 +111,7 @@ ENV
 do_build() {
 	local start t_config t_build
 	"$top/scripts/setup.sh" source
-	# shellcheck source=/dev/null
-	. "$CACHE/source.env"
+	load_env source
 	[ -f "$fragment" ] || die "no fragment $fragment"
 	[ ! -e "$LINUX_SRC/.config" ] ||
 		die "$LINUX_SRC is configured; it must stay clean (make mrproper there)"
@@ -177,8 +154,7 @@ do_build() {
 # device shows up on the virtio bus and the log holds no splat.
 do_boot() {
 	local tmp rc=0 start splat
-	# shellcheck source=/dev/null
-	. "$CACHE/debug.env"
+	load_env debug
 	tmp=$(mktemp -d /tmp/vmem-debug-boot.XXXXXX)
 	# shellcheck disable=SC2064
 	trap "rm -rf '$tmp'" EXIT

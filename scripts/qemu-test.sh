@@ -8,21 +8,19 @@
 # Extra arguments go to tools/qemu/qemu_tests.py (e.g. --filter NAME).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 case "${KERNEL:-debian}" in
 debian)
 	"$top/scripts/setup.sh" guest
-	# shellcheck source=/dev/null
-	. "$CACHE/guest.env"
+	load_env guest
 	exec python3 "$top/tools/qemu/qemu_tests.py" --kernel "$GUEST_KERNEL" \
 		--moddir "$GUEST_MODDIR" --ko "$top/virtio_mem.ko" "$@"
 	;;
 debug)
 	"$top/scripts/debug-kernel.sh"
-	# shellcheck source=/dev/null
-	. "$CACHE/debug.env"
+	load_env debug
 	ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug)
 	# KASAN's shadow takes 1/8 of all memory, hot-plugged memory too.
 	VMTEST_MIN_BOOT_MEM=4G exec python3 "$top/tools/qemu/qemu_tests.py" \

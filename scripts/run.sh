@@ -5,10 +5,9 @@
 # the host's view (QMP) beside the guest's (sysfs, MemTotal).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 "$top/scripts/setup.sh" guest
-# shellcheck source=/dev/null
-. "$CACHE/guest.env"
+load_env guest
 exec python3 "$top/tools/qemu/demo.py" --kernel "$GUEST_KERNEL" \
 	--moddir "$GUEST_MODDIR" --ko "$top/virtio_mem.ko" "$@"

@@ -17,7 +17,8 @@
 # ${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}.
 set -euo pipefail
 
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 mkdir -p "$CACHE"
 
 PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev

@@ -8,8 +8,8 @@
 # Mode. The seed is printed; pass it back as SOAK_SEED to replay a run.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 kernels=${KERNEL:-both}
 [ "$kernels" = both ] && kernels="debian debug"
 steps=${SOAK_STEPS:-200}
@@ -21,15 +21,13 @@ for k in $kernels; do
 	case "$k" in
 	debian)
 		"$top/scripts/setup.sh" guest || exit 1
-		# shellcheck source=/dev/null
-		. "$CACHE/guest.env"
+		load_env guest
 		args=(--kernel "$GUEST_KERNEL" --moddir "$GUEST_MODDIR"
 		      --ko "$top/virtio_mem.ko")
 		;;
 	debug)
 		"$top/scripts/debug-kernel.sh" || exit 1
-		# shellcheck source=/dev/null
-		. "$CACHE/debug.env"
+		load_env debug
 		ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug) || exit 1
 		args=(--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko")
 		# KASAN's shadow takes 1/8 of all memory, hot-plugged too.
