@@ -28,6 +28,10 @@ PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
 
 log() { echo "setup: $*" >&2; }
 
+# The machine is shared: wait for another apt or dpkg run to finish
+# rather than fail on its lock.
+APT_WAIT=(-o DPkg::Lock::Timeout=900)
+
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
@@ -36,20 +40,23 @@ apt_updated=
 apt_update() {
 	[ -n "$apt_updated" ] && return 0
 	log "apt-get update"
-	as_root apt-get update -qq >&2
+	as_root apt-get "${APT_WAIT[@]}" update -qq >&2
 	apt_updated=1
 }
 
 do_packages() {
 	local missing=() p
+	# Triggers still pending (another apt run is on its way) count as
+	# installed: the package's files are there.
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || missing+=("$p")
+			grep -qE 'install ok (installed|triggers-pending|triggers-awaited)' ||
+			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	apt_update
 	log "installing ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get "${APT_WAIT[@]}" install -y -qq \
 		--no-install-recommends "${missing[@]}" >&2
 }
 
