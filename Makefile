@@ -13,10 +13,15 @@
 # make qemu-test KERNEL=debug
 #                     the same on the project's debug kernel (lockdep,
 #                     KASAN, DEBUG_VM), built from linux-source-6.1
+# make qemu-test KERNEL=debian13
+#                     the same on Debian 13's 6.12 kernel
 # make soak           random resizes under a checksummed workload
-#                     (KERNEL=debian|debug, SOAK_STEPS=, SOAK_SEED=)
+#                     (KERNEL=debian|debug|debian13|both, SOAK_STEPS=,
+#                     SOAK_SEED=)
 # make bench          resize timings, ours against the stock driver
-#                     (BENCH_ARGS="--repeat 5" and more: see bench.py)
+#                     (KERNEL=debian|debian13, BENCH_ARGS="--repeat 5" and
+#                     more: see bench.py)
+# make run            (KERNEL= as for qemu-test)
 # make setup          fetch/install everything (the targets call it anyway)
 # make install        build, then install virtio_mem.ko into
 #                     $(INSTALL_MOD_PATH)/lib/modules/<release>/updates/ with
@@ -102,10 +107,10 @@ soak: modules $(MEMFILL)
 		scripts/soak.sh
 
 bench: modules
-	@BENCH_ARGS='$(BENCH_ARGS)' scripts/bench.sh
+	@KERNEL='$(KERNEL)' BENCH_ARGS='$(BENCH_ARGS)' scripts/bench.sh
 
 run: modules
-	@scripts/run.sh
+	@KERNEL='$(KERNEL)' scripts/run.sh
 
 test:
 	@scripts/test.sh

@@ -69,6 +69,51 @@ verify_fragment() {
 	return "$bad"
 }
 
+# guest_kernel NAME: prepare guest kernel NAME for the QEMU harness
+# (tools/qemu) and set
+#   GUEST_ARGS  its --kernel, --moddir and --ko arguments
+#   GUEST_ENV   VAR=value words the harness needs in its environment
+# for NAME
+#   debian    Debian 12's kernel, with $top/virtio_mem.ko (make builds it)
+#   debug     the project's debug kernel (scripts/debug-kernel.sh), with
+#             the module built against it; virtio built in, no moddir
+#   debian13  Debian 13's kernel (scripts/setup.sh debian13), with the
+#             module built against the tree prepared for it; its modules
+#             are .ko.xz and its virtio transports are built in
+# Returns 1 (with a message) if NAME is none of them or a step failed.
+# shellcheck disable=SC2034
+guest_kernel() {
+	local ko
+	GUEST_ARGS=() GUEST_ENV=()
+	case $1 in
+	debian)
+		"$top/scripts/setup.sh" guest || return 1
+		load_env guest
+		GUEST_ARGS=(--kernel "$GUEST_KERNEL" --moddir "$GUEST_MODDIR"
+			--ko "$top/virtio_mem.ko")
+		;;
+	debug)
+		"$top/scripts/debug-kernel.sh" || return 1
+		load_env debug
+		ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug) || return 1
+		GUEST_ARGS=(--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko")
+		# KASAN's shadow takes 1/8 of all memory, hot-plugged memory too.
+		GUEST_ENV=(VMTEST_MIN_BOOT_MEM=4G)
+		;;
+	debian13)
+		"$top/scripts/setup.sh" debian13 || return 1
+		load_env debian13
+		ko=$("$top/scripts/build-copy.sh" "$DEBIAN13_KDIR" debian13) || return 1
+		GUEST_ARGS=(--kernel "$DEBIAN13_KERNEL" --moddir "$DEBIAN13_MODDIR"
+			--ko "$ko")
+		;;
+	*)
+		echo "${0##*/}: no guest kernel '$1' (debian, debug or debian13)" >&2
+		return 1
+		;;
+	esac
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in
 	cache) echo "$CACHE" ;;
