@@ -56,10 +56,13 @@ do_packages() {
 	local missing=() p
 	# Triggers still pending (another apt run is on its way) count as
 	# installed: the package's files are there.
+	local ok
+	# shellcheck disable=SC2086
+	ok=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+		awk '$2 == "install" && $3 == "ok" &&
+			$4 ~ /^(installed|triggers-pending|triggers-awaited)$/ { print $1 }')
 	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -qE 'install ok (installed|triggers-pending|triggers-awaited)' ||
-			missing+=("$p")
+		grep -qxF "$p" <<< "$ok" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	apt_update
@@ -197,8 +200,6 @@ Dir::State::lists "$d/lists";
 Dir::State::status "$d/status";
 Dir::Cache "$d";
 Dir::Cache::archives "$d/archives";
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
 APT::Architecture "amd64";
 APT::Architectures { "amd64"; };
 CONF
@@ -220,7 +221,15 @@ CONF
 	fi
 }
 
-papt() { APT_CONFIG=$PAPT "$@"; }
+# papt apt-get|apt-cache ARGS...: run it with the private configuration.
+# Its package cache is kept beside the lists (from the command line: a
+# Docker image's apt.conf.d turns it off, after APT_CONFIG is read).
+papt() {
+	local cmd=$1
+	shift
+	APT_CONFIG=$PAPT "$cmd" -o "Dir::Cache::pkgcache=${PAPT%/*}/pkgcache.bin" \
+		-o "Dir::Cache::srcpkgcache=${PAPT%/*}/srcpkgcache.bin" "$@"
+}
 
 # papt_dep PACKAGE PATTERN: the first dependency of PACKAGE matching PATTERN.
 papt_dep() {
@@ -355,7 +364,7 @@ do_debian13() {
 				"$kbuild=$ver" || return 1
 			touch "$dir/.fetched"
 		fi
-		rm -rf "$dir/src" "$dir/bin" "$dir/deb-source"
+		rm -rf "${dir:?}/src" "${dir:?}/bin" "$dir/deb-source"
 		papt_fetch "$dir/deb-source" "$srcpkg=$ver" || return 1
 		prepare_debian13 "$dir" "$rel" || return 1
 		rm -rf "$dir/deb-source"
