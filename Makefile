@@ -23,6 +23,7 @@
 #                     more: see bench.py)
 # make run            (KERNEL= as for qemu-test)
 # make setup          fetch/install everything (the targets call it anyway)
+#                     but the newest 7.x tree (scripts/setup.sh newest)
 # make install        build, then install virtio_mem.ko into
 #                     $(INSTALL_MOD_PATH)/lib/modules/<release>/updates/ with
 #                     the kernel's modules_install and run depmod

@@ -16,6 +16,11 @@
 #                               to build modules that image loads
 #                               ($CACHE/debian13.env)
 #   scripts/setup.sh all        all of the above (the default)
+#   scripts/setup.sh newest     the newest linux-source-7.* Debian serves
+#                               (forky, trixie-backports, experimental),
+#                               configured from defconfig plus
+#                               scripts/newest-kernel.config and prepared
+#                               for module builds ($CACHE/newest.env)
 #   scripts/setup.sh env        print the variables the Makefile uses
 #
 # Nothing is installed into /boot; the cache lives outside the clone:
@@ -383,12 +388,65 @@ ENV
 	exec 7>&-
 }
 
+# --- The newest 7.x ---------------------------------------------------------
+
+NEWEST_RECIPE=1
+
+do_newest() {
+	local start=$SECONDS name v best="" bestver="" dir key fragment="$top/scripts/newest-kernel.config"
+	papt_setup newest forky trixie-backports experimental || return 1
+	for name in $(papt apt-cache pkgnames linux-source-7. 2>/dev/null | sort); do
+		for v in $(papt_versions "$name"); do
+			if [ -z "$bestver" ] || dpkg --compare-versions "$v" gt "$bestver"; then
+				best=$name bestver=$v
+			fi
+		done
+	done
+	[ -n "$best" ] || { log "no linux-source-7.* in forky, trixie-backports or experimental"; return 1; }
+	dir="$CACHE/newest/$best-$bestver"
+	key="recipe=$NEWEST_RECIPE fragment=$(sha256sum < "$fragment" | cut -d' ' -f1) cc=$(gcc --version | head -1)"
+
+	exec 7> "$CACHE/newest.lock"
+	flock -n 7 || { log "waiting for another setup of newest"; flock 7; }
+	if [ ! -f "$dir/.vmem-stamp" ] || [ "$(cat "$dir/.vmem-stamp")" != "$key" ]; then
+		if [ ! -f "$dir/src/Makefile" ]; then
+			log "fetching $best $bestver"
+			rm -rf "$dir"
+			papt_fetch "$dir/deb-source" "$best=$bestver" || return 1
+			untar_source "$dir/deb-source" "$dir/src" || return 1
+			rm -rf "$dir/deb-source"
+		fi
+		log "configuring $best $bestver: defconfig + ${fragment##*/}"
+		(cd "$dir/src" && make -s defconfig &&
+			scripts/kconfig/merge_config.sh -m .config "$fragment" &&
+			make -s olddefconfig) > "$dir/config.log" 2>&1 ||
+			{ tail -n 30 "$dir/config.log" >&2; log "configuration failed"; return 1; }
+		local bad
+		bad=$(verify_fragment "$fragment" "$dir/src/.config") ||
+			{ log "did not stick: $(tr '\n' ';' <<< "$bad")"; return 1; }
+		log "make modules_prepare in $dir/src ($(gcc --version | head -1))"
+		make -C "$dir/src" -s -j"$(nproc)" modules_prepare > "$dir/prepare.log" 2>&1 ||
+			{ tail -n 30 "$dir/prepare.log" >&2; log "modules_prepare failed"; return 1; }
+		echo "$key" > "$dir/.vmem-stamp"
+		log "newest: $best $bestver ready in $((SECONDS - start)) s"
+	fi
+	cat > "$CACHE/newest.env.new" <<ENV
+NEWEST_PKG=$best
+NEWEST_PKGVER=$bestver
+NEWEST_KDIR=$dir/src
+NEWEST_KVER=$(make -C "$dir/src" -s kernelrelease)
+ENV
+	mv -f "$CACHE/newest.env.new" "$CACHE/newest.env"
+	exec 7>&-
+}
+
 case "${1:-all}" in
 packages) do_packages ;;
 guest) do_packages; do_guest ;;
 source) do_packages; do_source ;;
 debian13) do_packages; do_debian13 ;;
 all) do_packages; do_guest; do_source; do_debian13 ;;
+newest) do_packages; do_newest ;;
 env) cat "$CACHE/guest.env" "$CACHE/source.env" 2>/dev/null; echo "VMEM_CACHE=$CACHE" ;;
-*) echo "usage: $0 [packages|guest|source|debian13|all|env]" >&2; exit 2 ;;
+*) echo "usage: $0 [packages|guest|source|debian13|all|newest|env]" >&2; exit 2 ;;
 esac
