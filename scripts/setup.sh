@@ -340,7 +340,7 @@ prepare_debian13() {
 }
 
 do_debian13() {
-	local start=$SECONDS meta rel img hdr common kbuild series srcpkg ver dir key
+	local start=$SECONDS fetched meta rel img hdr common kbuild series srcpkg ver dir key
 	papt_setup debian13 trixie trixie-updates trixie-security || return 1
 	# linux-image-amd64 depends on the signed image, linux-image-<release>.
 	meta=$(papt_dep linux-image-amd64 '^linux-image-')
@@ -371,10 +371,12 @@ do_debian13() {
 		fi
 		rm -rf "${dir:?}/src" "${dir:?}/bin" "$dir/deb-source"
 		papt_fetch "$dir/deb-source" "$srcpkg=$ver" || return 1
+		fetched=$SECONDS
 		prepare_debian13 "$dir" "$rel" || return 1
 		rm -rf "$dir/deb-source"
 		echo "$key" > "$dir/.vmem-stamp"
-		log "debian13: $rel ready in $((SECONDS - start)) s"
+		log "debian13: $rel ready in $((SECONDS - start)) s" \
+			"(fetch and extract $((fetched - start)) s, prepare $((SECONDS - fetched)) s)"
 	fi
 	cat > "$CACHE/debian13.env.new" <<ENV
 DEBIAN13_KVER=$rel
@@ -415,6 +417,7 @@ do_newest() {
 			papt_fetch "$dir/deb-source" "$best=$bestver" || return 1
 			untar_source "$dir/deb-source" "$dir/src" || return 1
 			rm -rf "$dir/deb-source"
+			log "newest: fetched and extracted in $((SECONDS - start)) s"
 		fi
 		log "configuring $best $bestver: defconfig + ${fragment##*/}"
 		(cd "$dir/src" && make -s defconfig &&
