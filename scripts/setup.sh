@@ -21,7 +21,7 @@
 #                               configured from defconfig plus
 #                               scripts/newest-kernel.config and prepared
 #                               for module builds ($CACHE/newest.env)
-#   scripts/setup.sh env        print the variables the Makefile uses
+#   scripts/setup.sh env        print the variables of every prepared kernel
 #
 # Nothing is installed into /boot; the cache lives outside the clone:
 # ${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}.
@@ -450,6 +450,11 @@ source) do_packages; do_source ;;
 debian13) do_packages; do_debian13 ;;
 all) do_packages; do_guest; do_source; do_debian13 ;;
 newest) do_packages; do_newest ;;
-env) cat "$CACHE/guest.env" "$CACHE/source.env" 2>/dev/null; echo "VMEM_CACHE=$CACHE" ;;
+env)
+	for f in guest source debian13 newest debug; do
+		cat "$CACHE/$f.env" 2>/dev/null || true
+	done
+	echo "VMEM_CACHE=$CACHE"
+	;;
 *) echo "usage: $0 [packages|guest|source|debian13|all|newest|env]" >&2; exit 2 ;;
 esac
