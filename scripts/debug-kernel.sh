@@ -150,8 +150,9 @@ do_build() {
 }
 
 # Boot the kernel once: busybox initramfs, 2 NUMA nodes, a virtio-mem
-# device on node 1 with nothing requested. Passes if init runs, the
-# device shows up on the virtio bus and the log holds no splat.
+# device on node 1 with nothing requested and a virtio-balloon. Passes if
+# init runs, both devices show up on the virtio bus, pageblocks are 2 MiB
+# (order 9), /dev/mem is there and the log holds no splat.
 do_boot() {
 	local tmp rc=0 start splat
 	load_env debug
@@ -175,6 +176,10 @@ for d in /sys/bus/virtio/devices/*; do
 done
 echo "nodes: $(cd /sys/devices/system/node && echo node*)"
 echo "memory block size: 0x$(cat /sys/devices/system/memory/block_size_bytes)"
+grep -E '^Page block order|^Pages per block' /proc/pagetypeinfo
+echo "hpage_pmd_size: $(cat /sys/kernel/mm/transparent_hugepage/hpage_pmd_size)"
+[ -c /dev/mem ] && echo "devmem: /dev/mem"
+echo "hung_task_timeout_secs: $(cat /proc/sys/kernel/hung_task_timeout_secs)"
 echo DEBUG-KERNEL-DONE
 poweroff -f
 INIT
@@ -194,12 +199,14 @@ INIT
 		-numa node,nodeid=1,cpus=1,memdev=n1 \
 		-object memory-backend-ram,id=m0,size=1G \
 		-device virtio-mem-pci,id=vm0,memdev=m0,node=1,requested-size=0 \
+		-device virtio-balloon-pci \
 		-kernel "$DEBUG_KERNEL" -initrd "$tmp/initrd.gz" \
 		-append "console=ttyS0 panic=-1 panic_on_warn=1" \
 		< /dev/null > "$tmp/console.log" 2>&1 || rc=$?
 	tr -d '\r' < "$tmp/console.log" > "$CACHE/debug-kernel-boot.log"
 	log "qemu exited ($rc) after $(duration $((SECONDS - start))); console: $CACHE/debug-kernel-boot.log"
-	grep -E 'DEBUG-KERNEL-UP|^virtio:|^nodes:|^memory block' "$CACHE/debug-kernel-boot.log" >&2 || true
+	grep -E 'DEBUG-KERNEL-UP|^virtio:|^nodes:|^memory block|^Page|^hpage|^devmem|^hung' \
+		"$CACHE/debug-kernel-boot.log" >&2 || true
 
 	splat=$(grep -nE 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|INFO: |DEBUG_LOCKS_WARN_ON|general protection fault|UBSAN:' \
 		"$CACHE/debug-kernel-boot.log" || true)
@@ -211,6 +218,13 @@ INIT
 		die "init did not finish"
 	grep -q '^virtio: .* device 0x0018$' "$CACHE/debug-kernel-boot.log" ||
 		die "no virtio-mem device (0x0018) on the virtio bus"
+	grep -q '^virtio: .* device 0x0005$' "$CACHE/debug-kernel-boot.log" ||
+		die "no virtio-balloon device (0x0005) on the virtio bus"
+	# 2 MiB pageblocks, as on Debian's kernel (debug-kernel.config).
+	grep -q '^Page block order: 9$' "$CACHE/debug-kernel-boot.log" ||
+		die "the pageblock order is not 9 (2 MiB)"
+	grep -q '^devmem: /dev/mem$' "$CACHE/debug-kernel-boot.log" ||
+		die "no /dev/mem"
 	log "boot OK"
 }
 
