@@ -13,11 +13,17 @@
 # make qemu-test KERNEL=debug
 #                     the same on the project's debug kernel (lockdep,
 #                     KASAN, DEBUG_VM), built from linux-source-6.1
+# make qemu-test KERNEL=debian13
+#                     the same on Debian 13's 6.12 kernel
 # make soak           random resizes under a checksummed workload
-#                     (KERNEL=debian|debug, SOAK_STEPS=, SOAK_SEED=)
+#                     (KERNEL=debian|debug|debian13|both, SOAK_STEPS=,
+#                     SOAK_SEED=)
 # make bench          resize timings, ours against the stock driver
-#                     (BENCH_ARGS="--repeat 5" and more: see bench.py)
+#                     (KERNEL=debian|debian13, BENCH_ARGS="--repeat 5" and
+#                     more: see bench.py)
+# make run            (KERNEL= as for qemu-test)
 # make setup          fetch/install everything (the targets call it anyway)
+#                     but the newest 7.x tree (scripts/setup.sh newest)
 # make install        build, then install virtio_mem.ko into
 #                     $(INSTALL_MOD_PATH)/lib/modules/<release>/updates/ with
 #                     the kernel's modules_install and run depmod
@@ -25,7 +31,12 @@
 # NO_SETUP=1          never run scripts/setup.sh: for DKMS and packagers,
 #                     whose machine has its compiler and KDIR already
 
-export VMEM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/virtio-mem-driver
+# The cache path has one home, scripts/lib.sh. (A DKMS copy has no scripts/:
+# it needs no cache either, with NO_SETUP=1 and KDIR given.)
+ifndef VMEM_CACHE
+VMEM_CACHE := $(shell bash '$(CURDIR)/scripts/lib.sh' cache 2>/dev/null)
+endif
+export VMEM_CACHE
 
 SETUP := $(if $(NO_SETUP),true,$(CURDIR)/scripts/setup.sh)
 # Shell snippet: KDIR from the command line, else the cached Debian headers.
@@ -105,10 +116,10 @@ soak: modules $(MEMFILL)
 		scripts/soak.sh
 
 bench: modules
-	@BENCH_ARGS='$(BENCH_ARGS)' scripts/bench.sh
+	@KERNEL='$(KERNEL)' BENCH_ARGS='$(BENCH_ARGS)' scripts/bench.sh
 
 run: modules
-	@scripts/run.sh
+	@KERNEL='$(KERNEL)' scripts/run.sh
 
 test:
 	@scripts/test.sh

@@ -12,15 +12,12 @@
 # built virtio_mem.ko, and otherwise only errors.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 kdir=$1
-out="$CACHE/build/$(printf %s "$top" | md5sum | cut -c1-12)/$2"
+out=$(build_dir "$2")
 shift 2
-mkdir -p "$out"
-(cd "$top" && git ls-files -co --exclude-standard -- Kbuild Kconfig \
-	drivers include kunit) |
-	rsync -a --checksum --delete-missing-args --files-from=- "$top/" "$out/"
+stage_sources "$out" Kbuild Kconfig drivers include kunit
 make -s -C "$kdir" M="$out" CONFIG_VIRTIO_MEM=m \
 	CONFIG_DEBUG_INFO_BTF_MODULES= "$@" modules >&2
 echo "$out/virtio_mem.ko"

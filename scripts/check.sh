@@ -2,20 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Static checks, one "PASS: check/<name>" or "FAIL: check/<name>" line each:
-#   w1          a W=1 build with no warning
+#   w1          a W=1 build with no warning, against Debian 12's 6.1 headers
+#   w1-debian13 the same against Debian 13's 6.12 (scripts/setup.sh debian13)
+#   w1-newest   the same against the newest 7.x Debian serves (scripts/setup.sh
+#               newest; no Module.symvers there: KBUILD_MODPOST_WARN=1)
 #   sparse      C=2 with no sparse report
 #   checkpatch  checkpatch.pl --strict on every C source and header
 #   docs        Documentation/*.rst parses without a warning
 #   coccicheck  every coccinelle script of the kernel, report mode
+# and then scripts/debian13-abi.sh: the module built for Debian 13's
+# kernel has that image's vermagic, struct module size and symbol CRCs
+# ("PASS: debian13/abi/<check>" lines).
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 "$top/scripts/setup.sh" all >/dev/null || { echo "FAIL: check/setup"; exit 1; }
-# shellcheck source=/dev/null
-. "$CACHE/guest.env"
-# shellcheck source=/dev/null
-. "$CACHE/source.env"
+load_env guest
+load_env source
 
 kmake() {
 	make -C "$GUEST_KDIR" M="$top" CONFIG_VIRTIO_MEM=m \
@@ -45,6 +49,42 @@ kmake clean >/dev/null 2>&1
 kmake W=1 modules > "$log/w1.out" 2>&1 || echo "build failed" >> "$log/w1"
 grep -E 'warning:|error:' "$log/w1.out" >> "$log/w1"
 report w1 "$log/w1"
+
+# w1_other NAME KDIR [make arguments]: a W=1 build from scratch against
+# another kernel tree, in a build directory of its own (build-copy.sh).
+# Compiler diagnostics and modpost's warnings fail it; with
+# KBUILD_MODPOST_WARN=1 (no Module.symvers), unresolved symbols do not.
+w1_other() {
+	local name=$1 kdir=$2 out
+	shift 2
+	out=$(build_dir "$name")
+	[ ! -d "$out" ] || make -s -C "$kdir" M="$out" clean >/dev/null 2>&1
+	"$top/scripts/build-copy.sh" "$kdir" "$name" W=1 "$@" \
+		> "$log/$name.out" 2>&1 || echo "build failed" >> "$log/$name"
+	grep -E 'warning:|error:|^(WARNING|ERROR): modpost: ' "$log/$name.out" |
+		grep -vE "^WARNING: modpost: (.*: symbol '[^']*' undefined!|suppressed [0-9]+ unresolved)" \
+		>> "$log/$name"
+	report "$name" "$log/$name"
+}
+
+if "$top/scripts/setup.sh" debian13 > "$log/setup-debian13" 2>&1; then
+	load_env debian13
+	echo "check: w1-debian13: $DEBIAN13_KVER"
+	w1_other w1-debian13 "$DEBIAN13_KDIR"
+else
+	echo "scripts/setup.sh debian13 failed" >> "$log/w1-debian13"
+	tail -n 20 "$log/setup-debian13" >> "$log/w1-debian13"
+	report w1-debian13 "$log/w1-debian13"
+fi
+if "$top/scripts/setup.sh" newest > "$log/setup-newest" 2>&1; then
+	load_env newest
+	echo "check: w1-newest: $NEWEST_PKG $NEWEST_PKGVER ($NEWEST_KVER)"
+	w1_other w1-newest "$NEWEST_KDIR" KBUILD_MODPOST_WARN=1
+else
+	echo "scripts/setup.sh newest failed" >> "$log/w1-newest"
+	tail -n 20 "$log/setup-newest" >> "$log/w1-newest"
+	report w1-newest "$log/w1-newest"
+fi
 
 # C=2 runs sparse on every file, built or not.
 kmake C=2 modules > "$log/sparse.out" 2>&1 ||
@@ -78,6 +118,8 @@ docutils.core.publish_string(open(sys.argv[1]).read(),
     settings_overrides={"report_level": 2, "halt_level": 5})' "$f" 2>&1
 done > "$log/docs"
 report docs "$log/docs"
+
+"$top/scripts/debian13-abi.sh" || failed=1
 
 # Leave a normal build behind.
 kmake modules >/dev/null 2>&1

@@ -18,8 +18,8 @@
 # The source tree itself is never configured or built in.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 fragment="$top/scripts/debug-kernel.config"
 out="$CACHE/debug-kernel"
 stamp="$out/.vmem-stamp"
@@ -32,8 +32,6 @@ die() { log "error: $*"; exit 1; }
 
 # make in the source tree, output (and .config) in $out.
 kmake() { make -C "$LINUX_SRC" O="$out" ARCH=x86_64 "$@"; }
-
-duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # What the build depends on besides the source files: the fragment, the
 # linux-source package version (part of LINUX_SRC's name) and the compiler.
@@ -53,32 +51,12 @@ configure() {
 	kmake -s olddefconfig >> "$out/vmem-config.log"
 }
 
-# Every CONFIG_X=v and "# CONFIG_X is not set" of the fragment must be
-# in the final .config as written; Kconfig drops unmet ones silently.
+# Every line of the fragment must be in the final .config as written.
 verify_config() {
-	local line sym want got bad=0
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=*)
-			sym=${line%%=*}
-			want=${line#*=}
-			;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }
-			sym=${sym%% *}
-			want=n
-			;;
-		*) continue ;;
-		esac
-		got=$(sed -n "s/^$sym=//p" "$out/.config")
-		[ -n "$got" ] || got=n
-		if [ "$got" != "$want" ]; then
-			log "$sym: wanted $want, got $got"
-			bad=1
-		fi
-	done < "$fragment"
-	[ "$bad" = 0 ] ||
-		die "the options above did not stick (unmet dependencies?); see $out/.config"
+	local bad line
+	bad=$(verify_fragment "$fragment" "$out/.config") && return 0
+	while IFS= read -r line; do log "$line"; done <<< "$bad"
+	die "the options above did not stick (unmet dependencies?); see $out/.config"
 }
 
 # Build a throw-away module against $out the way the project builds its
@@ -133,8 +111,7 @@ ENV
 do_build() {
 	local start t_config t_build
 	"$top/scripts/setup.sh" source
-	# shellcheck source=/dev/null
-	. "$CACHE/source.env"
+	load_env source
 	[ -f "$fragment" ] || die "no fragment $fragment"
 	[ ! -e "$LINUX_SRC/.config" ] ||
 		die "$LINUX_SRC is configured; it must stay clean (make mrproper there)"
@@ -173,12 +150,12 @@ do_build() {
 }
 
 # Boot the kernel once: busybox initramfs, 2 NUMA nodes, a virtio-mem
-# device on node 1 with nothing requested. Passes if init runs, the
-# device shows up on the virtio bus and the log holds no splat.
+# device on node 1 with nothing requested and a virtio-balloon. Passes if
+# init runs, both devices show up on the virtio bus, pageblocks are 2 MiB
+# (order 9), /dev/mem is there and the log holds no splat.
 do_boot() {
 	local tmp rc=0 start splat
-	# shellcheck source=/dev/null
-	. "$CACHE/debug.env"
+	load_env debug
 	tmp=$(mktemp -d /tmp/vmem-debug-boot.XXXXXX)
 	# shellcheck disable=SC2064
 	trap "rm -rf '$tmp'" EXIT
@@ -199,6 +176,10 @@ for d in /sys/bus/virtio/devices/*; do
 done
 echo "nodes: $(cd /sys/devices/system/node && echo node*)"
 echo "memory block size: 0x$(cat /sys/devices/system/memory/block_size_bytes)"
+grep -E '^Page block order|^Pages per block' /proc/pagetypeinfo
+echo "hpage_pmd_size: $(cat /sys/kernel/mm/transparent_hugepage/hpage_pmd_size)"
+[ -c /dev/mem ] && echo "devmem: /dev/mem"
+echo "hung_task_timeout_secs: $(cat /proc/sys/kernel/hung_task_timeout_secs)"
 echo DEBUG-KERNEL-DONE
 poweroff -f
 INIT
@@ -207,7 +188,10 @@ INIT
 
 	log "booting $DEBUG_KERNEL (TCG)"
 	start=$SECONDS
-	timeout 900 qemu-system-x86_64 -machine q35 -accel tcg -smp 2 \
+	# One socket per node: QEMU's default topology puts both CPUs in one
+	# socket, whose shared LLC across two nodes the kernel WARNs about.
+	timeout 900 qemu-system-x86_64 -machine q35 -accel tcg \
+		-smp 2,sockets=2,cores=1,threads=1 \
 		-m 4G,maxmem=8G -nographic -no-reboot \
 		-object memory-backend-ram,id=n0,size=2G \
 		-object memory-backend-ram,id=n1,size=2G \
@@ -215,12 +199,14 @@ INIT
 		-numa node,nodeid=1,cpus=1,memdev=n1 \
 		-object memory-backend-ram,id=m0,size=1G \
 		-device virtio-mem-pci,id=vm0,memdev=m0,node=1,requested-size=0 \
+		-device virtio-balloon-pci \
 		-kernel "$DEBUG_KERNEL" -initrd "$tmp/initrd.gz" \
 		-append "console=ttyS0 panic=-1 panic_on_warn=1" \
 		< /dev/null > "$tmp/console.log" 2>&1 || rc=$?
 	tr -d '\r' < "$tmp/console.log" > "$CACHE/debug-kernel-boot.log"
 	log "qemu exited ($rc) after $(duration $((SECONDS - start))); console: $CACHE/debug-kernel-boot.log"
-	grep -E 'DEBUG-KERNEL-UP|^virtio:|^nodes:|^memory block' "$CACHE/debug-kernel-boot.log" >&2 || true
+	grep -E 'DEBUG-KERNEL-UP|^virtio:|^nodes:|^memory block|^Page|^hpage|^devmem|^hung' \
+		"$CACHE/debug-kernel-boot.log" >&2 || true
 
 	splat=$(grep -nE 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|INFO: |DEBUG_LOCKS_WARN_ON|general protection fault|UBSAN:' \
 		"$CACHE/debug-kernel-boot.log" || true)
@@ -232,6 +218,13 @@ INIT
 		die "init did not finish"
 	grep -q '^virtio: .* device 0x0018$' "$CACHE/debug-kernel-boot.log" ||
 		die "no virtio-mem device (0x0018) on the virtio bus"
+	grep -q '^virtio: .* device 0x0005$' "$CACHE/debug-kernel-boot.log" ||
+		die "no virtio-balloon device (0x0005) on the virtio bus"
+	# 2 MiB pageblocks, as on Debian's kernel (debug-kernel.config).
+	grep -q '^Page block order: 9$' "$CACHE/debug-kernel-boot.log" ||
+		die "the pageblock order is not 9 (2 MiB)"
+	grep -q '^devmem: /dev/mem$' "$CACHE/debug-kernel-boot.log" ||
+		die "no /dev/mem"
 	log "boot OK"
 }
 

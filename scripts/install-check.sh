@@ -28,8 +28,8 @@
 # non-zero if a case failed.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 export VMEM_CACHE=$CACHE
 # A KCONFIG_CONFIG from the caller would send .config elsewhere.
 unset KCONFIG_CONFIG
@@ -51,17 +51,6 @@ trap 'rm -rf "$tmp" 2>/dev/null || as_root rm -rf "$tmp"' EXIT
 
 version=$(sed -n 's/^#define VMEM_VERSION "\(.*\)"$/\1/p' "$top/drivers/vmem_main.c")
 
-# Copy the project's files (tracked, and untracked but not ignored: no
-# build products) under the given paths to $1; unchanged files keep their
-# times, so a build there is incremental.
-stage_sources() {
-	local dest=$1
-	shift
-	mkdir -p "$dest"
-	(cd "$top" && git ls-files -co --exclude-standard -- "$@") |
-		rsync -a --checksum --delete-missing-args --files-from=- "$top/" "$dest/"
-}
-
 # First word of a module's vermagic.
 vermagic() { modinfo -F vermagic "$1" 2>/dev/null | awk '{ print $1 }'; }
 
@@ -70,8 +59,7 @@ load_guest() {
 	[ -z "$guest_loaded" ] || return 0
 	"$top/scripts/setup.sh" guest || return 1
 	guest_loaded=1
-	# shellcheck source=/dev/null
-	. "$CACHE/guest.env"
+	load_env guest
 }
 
 # $1/lib/modules/<release> as the Debian kernel has it, as far as depmod
@@ -107,10 +95,10 @@ check_install() {
 	load_guest || { fail install/setup "scripts/setup.sh guest failed"; return; }
 	# A build directory of this checkout (as scripts/build-copy.sh makes
 	# them): building in the checkout would race the other stages.
-	out="$CACHE/build/$(printf %s "$top" | md5sum | cut -c1-12)/install-check"
+	out=$(build_dir install-check)
 	root="$tmp/root"
 	stage_sources "$out" Makefile Kbuild Kconfig drivers include kunit \
-		scripts/setup.sh
+		scripts/setup.sh scripts/lib.sh
 	kernel_root "$root"
 	# No KDIR: the Makefile's default, the cached Debian headers.
 	if ! make -C "$out" install INSTALL_MOD_PATH="$root" \
@@ -298,19 +286,11 @@ intree_copy() {
 	mv "$intree_src.tmp" "$intree_src"
 }
 
-# Every CONFIG_X=v of the fragment must be in the final .config as
-# written: Kconfig drops unmet ones silently.
+# Every line of the fragment must be in the final .config as written.
 intree_verify_config() {
-	local line sym want got bad=
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=*) sym=${line%%=*} want=${line#*=} ;;
-		*) continue ;;
-		esac
-		got=$(sed -n "s/^$sym=//p" "$intree_out/.config")
-		[ "$got" = "$want" ] || bad="$bad $sym=${got:-n}"
-	done < "$fragment"
-	[ -z "$bad" ] || { echo "wanted as in ${fragment#"$top"/}, got$bad"; return 1; }
+	local bad
+	bad=$(verify_fragment "$fragment" "$intree_out/.config") ||
+		{ echo "wanted as in ${fragment#"$top"/}: $(tr '\n' ';' <<< "$bad")"; return 1; }
 }
 
 intree_configure() {
@@ -334,8 +314,7 @@ check_intree() {
 	local start=$SECONDS t_prep t_build pristine before why list o fresh
 	"$top/scripts/setup.sh" source > /dev/null ||
 		{ fail intree/setup "scripts/setup.sh source failed"; return; }
-	# shellcheck source=/dev/null
-	. "$CACHE/source.env"
+	load_env source
 	# One cached tree for every checkout on this cache: serialize.
 	exec 8> "$CACHE/intree.lock"
 	flock -n 8 || { log "waiting for another in-tree check"; flock 8; }

@@ -23,7 +23,8 @@
 # "cp -al" from a pristine one leaves the pristine one untouched.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 die() { echo "intree: $*" >&2; exit 1; }
 

@@ -7,11 +7,10 @@
 # Prints one "PASS: kunit/<suite>/<case>" or "FAIL: ..." line per case.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 "$top/scripts/setup.sh" source
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
-# shellcheck source=/dev/null
-. "$CACHE/source.env"
+load_env source
 
 # One staging directory and build directory per cache: serialize runs.
 exec 9> "$CACHE/kunit.lock"

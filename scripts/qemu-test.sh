@@ -1,35 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make qemu-test [KERNEL=debian|debug]: integration tests in QEMU guests.
-#   debian  Debian 12's kernel, with the freshly built virtio_mem.ko
-#   debug   the project's debug kernel (scripts/debug-kernel.sh: lockdep,
-#           KASAN, DEBUG_VM), with the module built against it
+# make qemu-test [KERNEL=debian|debug|debian13]: integration tests in QEMU
+# guests.
+#   debian    Debian 12's kernel, with the freshly built virtio_mem.ko
+#   debug     the project's debug kernel (scripts/debug-kernel.sh: lockdep,
+#             KASAN, DEBUG_VM), with the module built against it
+#   debian13  Debian 13's kernel (scripts/setup.sh debian13), with the
+#             module built against the tree prepared for it
 # Extra arguments go to tools/qemu/qemu_tests.py (e.g. --filter NAME).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-case "${KERNEL:-debian}" in
-debian)
-	"$top/scripts/setup.sh" guest
-	# shellcheck source=/dev/null
-	. "$CACHE/guest.env"
-	exec python3 "$top/tools/qemu/qemu_tests.py" --kernel "$GUEST_KERNEL" \
-		--moddir "$GUEST_MODDIR" --ko "$top/virtio_mem.ko" "$@"
-	;;
-debug)
-	"$top/scripts/debug-kernel.sh"
-	# shellcheck source=/dev/null
-	. "$CACHE/debug.env"
-	ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug)
-	# KASAN's shadow takes 1/8 of all memory, hot-plugged memory too.
-	VMTEST_MIN_BOOT_MEM=4G exec python3 "$top/tools/qemu/qemu_tests.py" \
-		--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko" --tag debug "$@"
-	;;
-*)
-	echo "qemu-test: KERNEL must be debian or debug" >&2
-	exit 2
-	;;
-esac
+kernel=${KERNEL:-debian}
+guest_kernel "$kernel" || exit 2
+tag=()
+[ "$kernel" = debian ] || tag=(--tag "$kernel")
+exec env "${GUEST_ENV[@]}" python3 "$top/tools/qemu/qemu_tests.py" \
+	"${GUEST_ARGS[@]}" "${tag[@]}" "$@"

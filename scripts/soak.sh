@@ -1,15 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make soak [KERNEL=debian|debug|both] [SOAK_STEPS=200] [SOAK_SEED=N]
-#           [SOAK_MODES="sbm bbm"]
+# make soak [KERNEL=debian|debug|debian13|both] [SOAK_STEPS=200]
+#           [SOAK_SEED=N] [SOAK_MODES="sbm bbm"]
 # Random resizes under a checksummed workload (tools/qemu/soak.py), on
-# Debian's kernel and on the debug kernel, in Sub-Block and Big-Block
-# Mode. The seed is printed; pass it back as SOAK_SEED to replay a run.
+# Debian 12's kernel and on the debug kernel (both), or on one of them or
+# on Debian 13's kernel, in Sub-Block and Big-Block Mode. KERNEL may name
+# several: KERNEL="debian debian13". The seed is printed; pass it back as
+# SOAK_SEED to replay a run.
 set -uo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 kernels=${KERNEL:-both}
 [ "$kernels" = both ] && kernels="debian debug"
 steps=${SOAK_STEPS:-200}
@@ -18,33 +20,12 @@ modes=${SOAK_MODES:-sbm bbm}
 rc=0
 
 for k in $kernels; do
-	case "$k" in
-	debian)
-		"$top/scripts/setup.sh" guest || exit 1
-		# shellcheck source=/dev/null
-		. "$CACHE/guest.env"
-		args=(--kernel "$GUEST_KERNEL" --moddir "$GUEST_MODDIR"
-		      --ko "$top/virtio_mem.ko")
-		;;
-	debug)
-		"$top/scripts/debug-kernel.sh" || exit 1
-		# shellcheck source=/dev/null
-		. "$CACHE/debug.env"
-		ko=$("$top/scripts/build-copy.sh" "$DEBUG_KDIR" debug) || exit 1
-		args=(--kernel "$DEBUG_KERNEL" --moddir "" --ko "$ko")
-		# KASAN's shadow takes 1/8 of all memory, hot-plugged too.
-		export VMTEST_MIN_BOOT_MEM=4G
-		;;
-	*)
-		echo "soak: KERNEL must be debian, debug or both" >&2
-		exit 2
-		;;
-	esac
+	guest_kernel "$k" || exit 1
+	args=("${GUEST_ARGS[@]}")
 	for m in $modes; do
-		python3 "$top/tools/qemu/soak.py" "${args[@]}" \
+		env "${GUEST_ENV[@]}" python3 "$top/tools/qemu/soak.py" "${args[@]}" \
 			--memfill "$top/tools/memfill" --steps "$steps" \
 			--seed "$seed" --mode "$m" --tag "$k" || rc=1
 	done
-	unset VMTEST_MIN_BOOT_MEM
 done
 exit $rc
