@@ -8,11 +8,14 @@ QEMU's own view (query-memory-devices, qom-get, trace events).
                                      [--filter NAME[,NAME...]] [--skip NAME[,...]]
                                      [--list]
 
-Every case prints exactly one "PASS: <name>" or "FAIL: <name>: <reason>"
-line (details come before it); the last line is "<n> passed, <m> failed"
-and the exit code is non-zero if anything failed.  Cases sharing a guest
-configuration share one boot; a guest that died is rebooted for the next
-case.
+Every case prints one "PASS: <name>", "FAIL: <name>: <reason>" or
+"SKIP: <name>: <reason>" line (details come before it); the last line is
+"<n> passed, <m> failed, <k> skipped" and the exit code is non-zero if
+anything failed.  Cases sharing a guest configuration share one boot.
+A guest that dies or complains outside a case (between two cases, or
+after the group's last one) adds a FAIL line for the case that ran last
+on it, after its PASS line: a case's verdict is FAIL if any of its lines
+says so.  Such a guest's console is kept, and the next case boots anew.
 """
 
 import argparse
@@ -494,20 +497,82 @@ def first_line(e):
 
 
 class GroupRunner:
-    """Runs the cases of one guest configuration, (re)booting as needed."""
+    """
+    Runs the cases of one guest configuration, (re)booting as needed.
 
-    def __init__(self, group, args):
+    A guest is looked at outside the cases too: before each case, and
+    after the group's last one (before QEMU is killed). A guest that died
+    there, that no longer answers, or whose console shows a kernel
+    complaint fails the case that ran last on it, with the splat and the
+    console tail; the dead guest's console is kept. A guest that complained
+    is not used again: the next case boots a new one.
+    """
+
+    def __init__(self, group, args, verdicts):
         self.group = group
         self.args = args
+        self.verdicts = verdicts    # case name -> PASS / FAIL / SKIP
         self.g = None
         self.boot_error = None
+        self.last = None            # the case that ran last on self.g
+        self.told = False           # self.g's end is already reported
+
+    def name(self, case):
+        return "%s/%s" % (self.args.tag, case) if self.args.tag else case
+
+    def fail(self, name, why, detail=""):
+        if detail.strip():
+            print("  " + detail.strip().replace("\n", "\n  "))
+        print("FAIL: %s: %s" % (name, why), flush=True)
+        self.verdicts[name] = "FAIL"
+
+    def audit(self, final=False):
+        """
+        The guest between cases (@final: after the last one): alive,
+        answering and with a clean console since the last check, or the
+        last case fails and the guest is dropped, its console kept.
+        """
+        g = self.g
+        if g is None:
+            return
+        vm = g.vm
+        why = None
+        try:
+            if vm.alive():
+                if final:           # still answering?
+                    vm.run("true", timeout=60)
+                g.checked = vm.check_console(since=g.checked)
+                if vm.alive():
+                    return
+        except vmtest.KernelComplaint as kc:
+            why = "after the case: %s" % first_line(kc)
+        except vmtest.VMError as e:
+            why = "after the case: %s" % first_line(e)
+        if why is None:
+            why = "the guest died after the case"
+            try:
+                vm.check_console(since=g.checked)
+            except vmtest.KernelComplaint as kc:
+                why += ": " + first_line(kc)
+        if not vm.alive():
+            why += " (QEMU exited with %s)" % vm.proc.returncode
+        detail = vm.post_mortem(since=g.checked)
+        kept = vm.stop(keep=True)
+        self.g = None
+        if self.told:           # the case's own FAIL said it all
+            print("# guest of %s: console kept in %s" % (self.last, kept),
+                  flush=True)
+            return
+        self.fail(self.last or self.name("boot-" + self.group), why,
+                  detail + "\nconsole kept in %s" % kept)
 
     def guest(self):
         if self.boot_error is not None:
             raise TestFailure("boot of guest '%s' failed: %s" %
                               (self.group, self.boot_error))
-        if self.g is None or not self.g.vm.alive():
-            self.stop()
+        self.audit()
+        if self.g is None:
+            self.last, self.told = None, False
             try:
                 self.g = boot(self.group, self.args)
             except Exception as e:
@@ -516,77 +581,101 @@ class GroupRunner:
         return self.g
 
     def stop(self):
-        if self.g is not None:
-            self.g.vm.stop()
-            self.g = None
+        """After the group's last case: look at the guest once more."""
+        try:
+            self.audit(final=True)
+        finally:
+            if self.g is not None:
+                self.g.vm.stop()
+                self.g = None
 
-    def run(self, name, fn):
+    def run(self, case, fn):
         """Run one case; print its PASS/FAIL line; return True if passed."""
-        if self.args.tag:
-            name = "%s/%s" % (self.args.tag, name)
+        name = self.name(case)
         try:
             g = self.guest()
+            self.last = name
             t0 = time.monotonic()
             fn(g)
             g.checked = g.vm.check_console(since=g.checked)
+            if not g.vm.alive():
+                raise vmtest.QemuExited("the guest died at the end of the "
+                                        "case")
             print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0),
                   flush=True)
+            self.verdicts[name] = "PASS"
             return True
         except Exception as e:          # one case never stops the others
             detail = str(e)
             if not isinstance(e, (TestFailure, vmtest.VMError)):
                 detail = traceback.format_exc()
             g = self.g
-            if g is not None and not isinstance(e, vmtest.KernelComplaint):
+            complaint = isinstance(e, vmtest.KernelComplaint)
+            if g is not None and not complaint:
                 try:                    # a splat explains a lot
                     g.vm.check_console(since=g.checked)
                 except vmtest.KernelComplaint as kc:
                     detail += "\n" + str(kc)
+                    complaint = True
             if g is not None:
                 g.checked = len(g.vm.console())
-            if "\n" in detail.strip():
-                print("  " + detail.strip().replace("\n", "\n  "))
-            print("FAIL: %s: %s" % (name, first_line(e)), flush=True)
+                if complaint or not g.vm.alive():
+                    # Not used again; its console is kept.
+                    self.told = True
+                    detail += "\nconsole kept in %s" % g.vm.stop(keep=True)
+                    self.g = None
+            self.fail(name, first_line(e),
+                      detail if "\n" in detail.strip() else "")
             return False
+
+    def skip(self, case, why):
+        name = self.name(case)
+        print("SKIP: %s: %s" % (name, why), flush=True)
+        self.verdicts[name] = "SKIP"
 
 
 def run_cases(cases, args):
-    passed = failed = 0
+    """Run @cases group by group; returns {case name: verdict}."""
+    verdicts = {}
     groups = []
     for c in cases:
         if c[1] not in groups:
             groups.append(c[1])
     for group in groups:
-        runner = GroupRunner(group, args)
+        runner = GroupRunner(group, args, verdicts)
         try:
             for name, _grp, fn in [c for c in cases if c[1] == group]:
-                if group in ("stock", "handover") and not args.moddir:
-                    print("SKIP: %s: no stock module: the kernel has "
-                          "virtio built in" % name, flush=True)
-                    continue
-                if group == "kdump" and not args.moddir:
-                    print("SKIP: %s: the debug kernel has no "
-                          "CONFIG_CRASH_DUMP" % name, flush=True)
-                    continue
-                if name.startswith("scale") and not args.moddir:
-                    print("SKIP: %s: KASAN's shadow of a 64 GiB region "
-                          "does not fit a 1 GiB guest" % name, flush=True)
-                    continue
-                if group == "udev" and not args.moddir:
-                    print("SKIP: %s: the debug kernel has no CONFIG_NET: "
-                          "systemd-udevd needs netlink" % name, flush=True)
-                    continue
-                if name.startswith("suspend") and not args.moddir:
-                    print("SKIP: %s: the debug kernel has no "
-                          "CONFIG_SUSPEND" % name, flush=True)
-                    continue
-                if runner.run(name, fn):
-                    passed += 1
+                why = skip_reason(name, group, args)
+                if why:
+                    runner.skip(name, why)
                 else:
-                    failed += 1
+                    runner.run(name, fn)
         finally:                        # also on Ctrl-C / SIGTERM
             runner.stop()
-    return passed, failed
+    return verdicts
+
+
+def skip_reason(name, group, args):
+    if group in ("stock", "handover") and not args.moddir:
+        return "no stock module: the kernel has virtio built in"
+    if group == "kdump" and not args.moddir:
+        return "the debug kernel has no CONFIG_CRASH_DUMP"
+    if name.startswith("scale") and not args.moddir:
+        return "KASAN's shadow of a 64 GiB region does not fit a 1 GiB guest"
+    if group == "udev" and not args.moddir:
+        return "the debug kernel has no CONFIG_NET: systemd-udevd needs " \
+            "netlink"
+    if name.startswith("suspend") and not args.moddir:
+        return "the debug kernel has no CONFIG_SUSPEND"
+    return None
+
+
+def tally(verdicts):
+    """'N passed, N failed, N skipped' of {name: verdict}."""
+    n = {v: sum(1 for x in verdicts.values() if x == v)
+         for v in ("PASS", "FAIL", "SKIP")}
+    return "%d passed, %d failed, %d skipped" % (n["PASS"], n["FAIL"],
+                                                 n["SKIP"])
 
 
 def main():
@@ -635,10 +724,10 @@ def main():
         p.error("no case matches %r" % args.filter)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()
-    passed, failed = run_cases(cases, args)
+    verdicts = run_cases(cases, args)
     print("# total %.0f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print(tally(verdicts))
+    return 1 if "FAIL" in verdicts.values() else 0
 
 
 if __name__ == "__main__":

@@ -397,8 +397,14 @@ class VM:
                                      self.alive)
         self.qmp = QMP(self.path("qmp.sock"), 30, self.alive)
 
-    def stop(self):
-        """Kill QEMU, close sockets and remove the work directory."""
+    def stop(self, keep=False):
+        """
+        Kill QEMU, close sockets and remove the work directory. The work
+        directory stays (and its path is printed and returned) with
+        @keep, cfg.keep_workdir or VMTEST_KEEP=1, and always when the
+        guest died on its own: a dead guest's console is never deleted.
+        """
+        died = self.proc is not None and self.proc.poll() is not None
         for s in (self.cmd_sock, self.qmp):
             if s is not None:
                 s.close()
@@ -414,13 +420,25 @@ class VM:
             self.stderr.close()
             self.stderr = None
         if not self.workdir or getattr(self, "kept", False):
-            return
-        if self.cfg.keep_workdir or os.environ.get("VMTEST_KEEP"):
+            return self.workdir if getattr(self, "kept", False) else None
+        if keep or died or self.cfg.keep_workdir or \
+                os.environ.get("VMTEST_KEEP"):
             self.kept = True
-            print("vmtest: kept %s" % self.workdir, file=sys.stderr)
-        else:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+            if not (self.cfg.keep_workdir or os.environ.get("VMTEST_KEEP")):
+                # The evidence only: console, QEMU's stderr and trace.
+                for name in ("initramfs.gz", "cmd.sock", "qmp.sock"):
+                    try:
+                        os.unlink(self.path(name))
+                    except OSError:
+                        pass
+            if not keep:        # else the caller says where it is
+                print("vmtest: kept %s%s" % (
+                    self.workdir, " (the guest died: see console.log)"
+                    if died else ""), file=sys.stderr, flush=True)
+            return self.workdir
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir = None
+        return None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -484,6 +502,25 @@ class VM:
             cls = QemuExited if cls is CommandTimeout else cls
         msg += "\n--- console tail ---\n" + self.console_tail()
         return cls(msg)
+
+    def post_mortem(self, since=0):
+        """
+        What a dead or complaining guest left behind, as text: the first
+        kernel complaint after console offset @since, QEMU's exit status
+        and stderr, and the console tail.
+        """
+        parts = []
+        try:
+            self.check_console(since=since)
+        except KernelComplaint as kc:
+            parts.append(str(kc))
+        if self.proc is not None and self.proc.poll() is not None:
+            parts.append("QEMU exited with %s" % self.proc.returncode)
+            err = self.qemu_stderr().strip()
+            if err:
+                parts.append("--- qemu stderr ---\n" + err[-2000:])
+        parts.append("--- console tail ---\n" + self.console_tail())
+        return "\n".join(parts)
 
     def check_console(self, since=0, ignore=()):
         """
