@@ -283,11 +283,16 @@ def hex_re(value):
 # ---------------------------------------------------------------------------
 
 CASES = []
+# Console lines a case provokes on purpose (regexes): they must appear
+# while it runs, and are no complaint there.
+EXPECTS = {}
 
 
-def case(name, group):
+def case(name, group, expects=()):
     def deco(fn):
         CASES.append((name, group, fn))
+        if expects:
+            EXPECTS[name] = tuple(expects)
         return fn
     return deco
 
@@ -596,8 +601,14 @@ class GroupRunner:
             g = self.guest()
             self.last = name
             t0 = time.monotonic()
+            since = g.checked
             fn(g)
-            g.checked = g.vm.check_console(since=g.checked)
+            expects = EXPECTS.get(case, ())
+            text = g.vm.console()[since:]
+            for pat in expects:
+                check(re.search(pat, text, re.M), "the expected console "
+                      "line %r did not appear" % pat)
+            g.checked = g.vm.check_console(since=since, ignore=expects)
             if not g.vm.alive():
                 raise vmtest.QemuExited("the guest died at the end of the "
                                         "case")
@@ -613,7 +624,8 @@ class GroupRunner:
             complaint = isinstance(e, vmtest.KernelComplaint)
             if g is not None and not complaint:
                 try:                    # a splat explains a lot
-                    g.vm.check_console(since=g.checked)
+                    g.vm.check_console(since=g.checked,
+                                       ignore=EXPECTS.get(case, ()))
                 except vmtest.KernelComplaint as kc:
                     detail += "\n" + str(kc)
                     complaint = True

@@ -72,6 +72,16 @@ COMPLAINT_PATTERNS = [
     r"soft lockup|hard LOCKUP",
     r"^Call Trace:",
     r"page allocation failure",
+    r"\binvoked oom-killer\b",         # the OOM killer ran
+    r"^Out of memory\b|\bout of memory: Killed process",
+    # The driver's own error lines (drivers/*.c): a broken device, memory
+    # it could not give back, and its self-check finding the books wrong.
+    r"^virtio_mem \S+: device broken: ",
+    r"^virtio_mem \S+: request queue broken",
+    r"^virtio_mem \S+: \d+ memory blocks could not be removed",
+    r"^virtio_mem \S+: device reports plugged_size \d+, the driver's "
+    r"books say",
+    r"^virtio_mem \S+: check: (\[|stopped)",
 ]
 
 
@@ -526,8 +536,8 @@ class VM:
         """
         Raise KernelComplaint if the console (from character offset @since)
         contains a kernel splat.  @ignore is a list of regexes for lines that
-        are known to be harmless.  Returns the console length, usable as the
-        next @since.
+        are expected (a case that provokes one of the lines above declares
+        it).  Returns the console length, usable as the next @since.
         """
         text = self.console()
         if since:               # never start in the middle of a line
