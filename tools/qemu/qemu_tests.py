@@ -489,10 +489,6 @@ def selected(args):
         pats = [p for p in args.filter.split(",") if p]
         cases = [c for c in cases
                  if any(fnmatch.fnmatch(c[0], p) or p in c[0] for p in pats)]
-    if args.skip:
-        skip = [p for p in args.skip.split(",") if p]
-        cases = [c for c in cases
-                 if not any(fnmatch.fnmatch(c[0], p) for p in skip)]
     return cases
 
 
@@ -668,6 +664,9 @@ def run_cases(cases, args):
 
 
 def skip_reason(name, group, args):
+    skip = [p for p in (args.skip or "").split(",") if p]
+    if any(fnmatch.fnmatch(name, p) for p in skip):
+        return "left out with --skip"
     if group in ("stock", "handover") and not args.moddir:
         return "no stock module: the kernel has virtio built in"
     if group == "kdump" and not args.moddir:
@@ -702,7 +701,7 @@ def main():
     p.add_argument("--filter", help="comma separated case names, "
                    "substrings or globs")
     p.add_argument("--skip", help="comma separated case names or globs "
-                   "not to run")
+                   "not to run (each prints a SKIP line)")
     p.add_argument("--small", action="store_true",
                    help="smaller resize targets (at most 4 GiB; 2 GiB for "
                    "Big-Block Mode), for slow kernels")
