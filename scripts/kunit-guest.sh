@@ -9,7 +9,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${VMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-mem-driver}
+CACHE=$(python3 "$top/tools/qemu/cache.py")
 "$top/scripts/setup.sh" source
 "$top/scripts/debug-kernel.sh"
 # shellcheck source=/dev/null

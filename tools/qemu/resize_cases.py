@@ -5,89 +5,31 @@ host's requested-size, QMP `size` always equals the driver's books, guest
 MemTotal follows the plugged memory that is online, and no byte of a
 running workload is lost while memory is taken away.
 
-qemu_tests.py registers these functions; each takes a booted Guest.
+Each takes a booted Guest (testguest.py).
 """
 
 import re
 import time
 
-from qcheck import TestFailure, check
+import guestops
+from guestops import (RETRY_WAIT, attr, books_match, memfill_start,
+                      memfill_stop, online_all, param, resize, settle,
+                      views, wait_for)
+from qcheck import check
+from registry import case, shape
+from shapes import MOVABLE
 from vmtest import GUEST_KO, GiB, MiB, fmt_size
 
-MEMFILL = "/bin/memfill"
-# The driver retries with backoff up to 30 s; allow a few rounds.
-RETRY_WAIT = 100.0
-MEMORY = "/sys/devices/system/memory"
-# Smaller targets for slow kernels (qemu_tests.py --small).
-SMALL = False
+shape("bbm128", region=8 * GiB, block=128 * MiB, append=MOVABLE, tools=True)
+shape("bbm1g", region=8 * GiB, block=1 * GiB, append=MOVABLE, tools=True)
 
 
-def views(g):
-    """(QMP data, driver sysfs attrs, MemTotal) of the guest's only device."""
-    q = g.vm.query_memory_devices()["vm0"]
-    devs = g.vm.virtio_mem_devices()
-    check(len(devs) == 1, "expected one virtio-mem device: %s" % devs)
-    return q, devs[0]["attrs"], g.vm.meminfo()["MemTotal"]
-
-
-def attr(a, name):
-    check(name in a, "sysfs file %s missing: %s" % (name, sorted(a)))
-    return int(a[name])
-
-
-def wait_for(g, target, online=True, timeout=180.0):
-    """
-    Wait until QMP size, the driver's plugged_size and (with @online)
-    MemTotal - base all equal @target. Returns the seconds it took.
-    """
-    t0 = time.monotonic()
-    while True:
-        q, a, total = views(g)
-        plugged = attr(a, "plugged_size")
-        mem = total - g.base_memtotal
-        done = q["size"] == target and plugged == target and \
-            (not online or mem == target)
-        if done:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > timeout:
-            raise TestFailure(
-                "target %s not reached after %.0f s: QMP size %s, "
-                "plugged_size %s, MemTotal-base %s, state %r" %
-                (fmt_size(target), timeout, fmt_size(q["size"]),
-                 fmt_size(plugged), fmt_size(mem), a.get("state")))
-        time.sleep(0.3)
-
-
-def books_match(g):
-    """QMP size == plugged_size, read while nothing moves (state idle or
-    retrying): the driver's books never differ from the device's."""
-    for _ in range(20):
-        q, a, _t = views(g)
-        if q["size"] == attr(a, "plugged_size"):
-            return q["size"], a
-        time.sleep(0.3)
-    raise TestFailure("QMP size %d != plugged_size %s (state %r)" %
-                      (q["size"], a["plugged_size"], a.get("state")))
-
-
-def resize(g, target, online=True, timeout=180.0):
-    q = g.vm.query_memory_devices()["vm0"]
-    g.set_requested("vm0", target, q["block-size"])
-    dt = wait_for(g, target, online, timeout)
-    _q, a, total = views(g)
-    print("  %-8s reached in %5.1f s  MemTotal %s  movable %s kernel %s "
-          "offline %s" % (fmt_size(target), dt, fmt_size(total),
-                          fmt_size(attr(a, "plugged_online_movable")),
-                          fmt_size(attr(a, "plugged_online_kernel")),
-                          fmt_size(attr(a, "plugged_offline"))), flush=True)
-    return a
-
-
+@case("grow_shrink", group="movable")
 def grow_shrink(g):
     """0 -> 1 -> 4 -> 8 GiB, then 2 GiB and 0, auto-onlined movable
     (SMALL: 0 -> 512 MiB -> 2 -> 4 GiB -> 1 GiB -> 0)."""
     steps = (1 * GiB, 4 * GiB, 8 * GiB, 2 * GiB, 0)
-    if SMALL:
+    if guestops.SMALL:
         steps = (512 * MiB, 2 * GiB, 4 * GiB, 1 * GiB, 0)
     for target in steps:
         a = resize(g, target)
@@ -100,30 +42,7 @@ def grow_shrink(g):
           "memory blocks left after shrinking to 0: %s" % a)
 
 
-def online_all(g):
-    """Online every offline memory block (movable); return how many."""
-    out = g.vm.sh("n=0; for m in %s/memory*; do "
-                  "[ \"$(cat $m/state)\" = offline ] || continue; "
-                  "echo online_movable > $m/state && n=$((n+1)); done; "
-                  "echo $n" % MEMORY)
-    return int(out.split()[-1])
-
-
-def settle(g, quiet=3.0, timeout=60.0):
-    """Wait until plugged_size stops changing for @quiet seconds."""
-    t0 = time.monotonic()
-    last, since = None, time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        _q, a, _t = views(g)
-        cur = a.get("plugged_size")
-        if cur != last:
-            last, since = cur, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return a
-        time.sleep(0.3)
-    raise TestFailure("plugged_size still changing after %.0f s" % timeout)
-
-
+@case("resize_offline_then_online", group="offline")
 def resize_offline_then_online(g):
     """Plug and unplug while nothing onlines the memory, then online it."""
     a = resize(g, 512 * MiB, online=False)
@@ -142,7 +61,7 @@ def resize_offline_then_online(g):
 
     # Ask for more than the driver adds without onlining: it stops and says
     # it waits; each onlining lets it go on.
-    target = 2 * GiB if SMALL else 3 * GiB
+    target = 2 * GiB if guestops.SMALL else 3 * GiB
     q = g.vm.query_memory_devices()["vm0"]
     g.set_requested("vm0", target, q["block-size"])
     a = settle(g)
@@ -172,13 +91,7 @@ def resize_offline_then_online(g):
           "memory blocks left after shrinking to 0")
 
 
-def param(g, name, value=None):
-    path = "/sys/module/virtio_mem/parameters/" + name
-    if value is not None:
-        g.vm.sh("echo %s > %s" % (value, path))
-    return g.vm.read_file(path)
-
-
+@case("unplug_online_off", group="movable")
 def unplug_online_off(g):
     """unplug_online=0: online memory stays; the driver says why."""
     resize(g, 1 * GiB)
@@ -198,32 +111,7 @@ def unplug_online_off(g):
     wait_for(g, 0, timeout=RETRY_WAIT)
 
 
-def memfill_start(g, percent):
-    pid = g.vm.sh("%s -p %d -i 2000 > /tmp/memfill.log 2>&1 & echo $!" %
-                  (MEMFILL, percent)).split()[-1]
-    t0 = time.monotonic()
-    while "memfill: ready" not in g.vm.sh("cat /tmp/memfill.log"):
-        check(time.monotonic() - t0 < 120, "memfill not ready: %s" %
-              g.vm.sh("cat /tmp/memfill.log"))
-        check(g.vm.run("kill -0 %s" % pid)[0] == 0, "memfill died: %s" %
-              g.vm.sh("cat /tmp/memfill.log"))
-        time.sleep(1)
-    log = g.vm.sh("cat /tmp/memfill.log")
-    print("  " + log.strip().splitlines()[-1], flush=True)
-    return pid
-
-
-def memfill_stop(g, pid):
-    """SIGTERM, wait; return the final 'done' line's numbers."""
-    g.vm.sh("kill -TERM %s; while kill -0 %s 2>/dev/null; do sleep 0.2; "
-            "done" % (pid, pid), timeout=300)
-    log = g.vm.sh("cat /tmp/memfill.log")
-    m = re.search(r"memfill: done passes=(\d+) verified=(\d+) "
-                  r"corrupt=(\d+)", log)
-    check(m, "memfill did not finish cleanly:\n%s" % log)
-    return tuple(int(x) for x in m.groups())
-
-
+@case("data_integrity", group="movable")
 def data_integrity(g):
     """Shrink in steps under a checksummed workload: 0 bytes corrupted;
     what cannot be freed stays plugged, and the workload lives on."""
@@ -273,21 +161,29 @@ def bbm_walk(g, expect_bb):
           "big block %s, expected %s" % (a["subblock_size"],
                                          fmt_size(expect_bb)))
     bb = max(expect_bb, q["block-size"])
-    for target in (2 * bb, (2 if SMALL else 4) * GiB, bb, 3 * bb, 0):
+    top = (2 if guestops.SMALL else 4) * GiB
+    for target in (2 * bb, top, bb, 3 * bb, 0):
         a = resize(g, target)
         check(attr(a, "blocks_online_movable") == target // bb,
               "%s big blocks online, expected %d" %
               (a["blocks_online_movable"], target // bb))
 
 
+@case("bbm_128m", group="bbm128")
 def bbm_128m(g):
     bbm_walk(g, 128 * MiB)
 
 
+# The same load in Big-Block Mode, after bbm_128m on its guest.
+case("bbm_data_integrity", group="bbm128")(data_integrity)
+
+
+@case("bbm_1g", group="bbm1g")
 def bbm_1g(g):
     bbm_walk(g, 1 * GiB)
 
 
+@case("force_bbm", group="movable")
 def force_bbm(g):
     """force_bbm=1 with 2 MiB device blocks: 128 MiB big blocks; then
     bbm_block_size=512M; then back to Sub-Block Mode."""

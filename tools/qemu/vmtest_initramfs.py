@@ -13,9 +13,8 @@ import gzip
 import os
 import stat
 
-
-class InitramfsError(Exception):
-    """A file the image needs is missing, or the configuration is bad."""
+from kmods import ModuleError as InitramfsError
+from kmods import find_module
 
 
 # Boot modules, in dependency order (virtio depends on virtio_ring, and
@@ -75,19 +74,6 @@ class CpioWriter:
         self._entry("TRAILER!!!", 0)
         data = b"".join(self.chunks)
         return data + b"\0" * (-len(data) % 512)
-
-
-def find_module(moddir, name):
-    """Locate <name>.ko below the guest module directory."""
-    direct = os.path.join(moddir, "kernel/drivers/virtio", name + ".ko")
-    if os.path.isfile(direct):
-        return direct
-    want = name.replace("-", "_") + ".ko"
-    for root, _dirs, files in os.walk(moddir):
-        for f in files:
-            if f.replace("-", "_") == want:
-                return os.path.join(root, f)
-    raise InitramfsError("module %s.ko not found below %s" % (name, moddir))
 
 
 INIT_SCRIPT = r"""#!/bin/busybox sh

@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+What the QEMU cases, the soak and the demo do to a guest with one
+virtio-mem device "vm0": read the three views of it (QMP, the driver's
+sysfs, MemTotal), ask for a size and wait for it, online memory, set a
+driver parameter, run the checksummed workload (tools/memfill).
+"""
+
+import os
+import re
+import time
+
+from qcheck import TestFailure, check
+from registry import MEMFILL
+from units import KiB, MiB, fmt_size
+
+MEMORY = "/sys/devices/system/memory"
+# Smaller targets for slow kernels (qemu_tests.py --small).
+SMALL = False
+
+
+def retry_max():
+    """The driver's longest retry backoff in seconds (VMEM_RETRY_MAX_MS)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "..", "include", "vmem_engine.h")
+    with open(path) as f:
+        m = re.search(r"#define\s+VMEM_RETRY_MAX_MS\s+(\d+)", f.read())
+    return int(m.group(1)) / 1000.0
+
+
+# A target the load kept out of reach comes within a few rounds of the
+# longest backoff once the load is gone.
+RETRY_WAIT = 3 * retry_max() + 10
+
+
+def views(g):
+    """(QMP data, driver sysfs attrs, MemTotal) of the guest's only device."""
+    q = g.vm.query_memory_devices()["vm0"]
+    devs = g.vm.virtio_mem_devices()
+    check(len(devs) == 1, "expected one virtio-mem device: %s" % devs)
+    return q, devs[0]["attrs"], g.vm.meminfo()["MemTotal"]
+
+
+def attr(a, name):
+    check(name in a, "sysfs file %s missing: %s" % (name, sorted(a)))
+    return int(a[name])
+
+
+def wait_for(g, target, online=True, timeout=180.0):
+    """
+    Wait until QMP size, the driver's plugged_size and (with @online)
+    MemTotal - base all equal @target. Returns the seconds it took.
+    """
+    t0 = time.monotonic()
+    while True:
+        q, a, total = views(g)
+        plugged = attr(a, "plugged_size")
+        mem = total - g.base_memtotal
+        done = q["size"] == target and plugged == target and \
+            (not online or mem == target)
+        if done:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            raise TestFailure(
+                "target %s not reached after %.0f s: QMP size %s, "
+                "plugged_size %s, MemTotal-base %s, state %r" %
+                (fmt_size(target), timeout, fmt_size(q["size"]),
+                 fmt_size(plugged), fmt_size(mem), a.get("state")))
+        time.sleep(0.3)
+
+
+def books_match(g):
+    """QMP size == plugged_size, read while nothing moves (state idle or
+    retrying): the driver's books never differ from the device's."""
+    for _ in range(20):
+        q, a, _t = views(g)
+        if q["size"] == attr(a, "plugged_size"):
+            return q["size"], a
+        time.sleep(0.3)
+    raise TestFailure("QMP size %d != plugged_size %s (state %r)" %
+                      (q["size"], a["plugged_size"], a.get("state")))
+
+
+def resize(g, target, online=True, timeout=180.0):
+    q = g.vm.query_memory_devices()["vm0"]
+    g.set_requested("vm0", target, q["block-size"])
+    dt = wait_for(g, target, online, timeout)
+    _q, a, total = views(g)
+    print("  %-8s reached in %5.1f s  MemTotal %s  movable %s kernel %s "
+          "offline %s" % (fmt_size(target), dt, fmt_size(total),
+                          fmt_size(attr(a, "plugged_online_movable")),
+                          fmt_size(attr(a, "plugged_online_kernel")),
+                          fmt_size(attr(a, "plugged_offline"))), flush=True)
+    return a
+
+
+def online_all(g):
+    """Online every offline memory block (movable); return how many."""
+    out = g.vm.sh("n=0; for m in %s/memory*; do "
+                  "[ \"$(cat $m/state)\" = offline ] || continue; "
+                  "echo online_movable > $m/state && n=$((n+1)); done; "
+                  "echo $n" % MEMORY)
+    return int(out.split()[-1])
+
+
+def settle(g, quiet=3.0, timeout=60.0):
+    """Wait until plugged_size stops changing for @quiet seconds."""
+    t0 = time.monotonic()
+    last, since = None, time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        _q, a, _t = views(g)
+        cur = a.get("plugged_size")
+        if cur != last:
+            last, since = cur, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return a
+        time.sleep(0.3)
+    raise TestFailure("plugged_size still changing after %.0f s" % timeout)
+
+
+def param(g, name, value=None):
+    path = "/sys/module/virtio_mem/parameters/" + name
+    if value is not None:
+        g.vm.sh("echo %s > %s" % (value, path))
+    return g.vm.read_file(path)
+
+
+def memfill_start(g, percent):
+    pid = g.vm.sh("%s -p %d -i 2000 > /tmp/memfill.log 2>&1 & echo $!" %
+                  (MEMFILL, percent)).split()[-1]
+    t0 = time.monotonic()
+    while "memfill: ready" not in g.vm.sh("cat /tmp/memfill.log"):
+        check(time.monotonic() - t0 < 120, "memfill not ready: %s" %
+              g.vm.sh("cat /tmp/memfill.log"))
+        check(g.vm.run("kill -0 %s" % pid)[0] == 0, "memfill died: %s" %
+              g.vm.sh("cat /tmp/memfill.log"))
+        time.sleep(1)
+    log = g.vm.sh("cat /tmp/memfill.log")
+    print("  " + log.strip().splitlines()[-1], flush=True)
+    return pid
+
+
+def memfill_stop(g, pid):
+    """SIGTERM, wait; return the final 'done' line's numbers."""
+    g.vm.sh("kill -TERM %s; while kill -0 %s 2>/dev/null; do sleep 0.2; "
+            "done" % (pid, pid), timeout=300)
+    log = g.vm.sh("cat /tmp/memfill.log")
+    m = re.search(r"memfill: done passes=(\d+) verified=(\d+) "
+                  r"corrupt=(\d+)", log)
+    check(m, "memfill did not finish cleanly:\n%s" % log)
+    return tuple(int(x) for x in m.groups())
+
+
+def reserve(total):
+    """The driver's free-memory reserve (vmem_hotplug.c)."""
+    return max(128 * MiB, total // 32)
+
+
+# Kernel memory may move between the driver's check and ours.
+KMEM_SLACK = 64 * MiB
+
+
+def block_cost(block):
+    """
+    An upper bound of the kernel memory one add takes: the budget's cost
+    (vmem_budget.h) with a KASAN shadow, for a block of max(@block,
+    128 MiB).
+    """
+    size = max(block, 128 * MiB)
+    return size // 64 + size // 512 + 64 * KiB + size // 8
+
+
+def unplug_allowed(mem, size, target):
+    """
+    Whether free memory allows shrinking from @size to @target, read
+    independently of the driver (/proc/meminfo @mem): MemFree less what
+    has to move stays above the driver's reserve plus 128 MiB.
+    """
+    need = max(0, size - target)
+    return mem["MemFree"] - need >= reserve(mem["MemTotal"]) + 128 * MiB
+
+
+def judge_short(vm, what, target, size, a, block):
+    """
+    A target left short (QMP size @size, driver attrs @a) must be one the
+    guest's own figures forbid: kernel memory near the budget's floor when
+    the driver says so, else free memory (unplug_allowed()) with state
+    "retrying". Returns "kernel memory" or "free memory"; raises
+    TestFailure otherwise.
+    """
+    if "kernel memory" in a.get("state", ""):
+        # Plugging stopped by the budget: kernel memory must really be
+        # near the floor (next add + slack).
+        avail, managed = vm.kernel_mem()
+        edge = max(64 * MiB, managed // 32) + block_cost(block) + KMEM_SLACK
+        check(size < target and avail < edge,
+              "%s: target %s short (plugged %s), state %r, but kernel "
+              "zones have %s over the high watermarks (limit %s)" %
+              (what, fmt_size(target), fmt_size(size), a.get("state"),
+               fmt_size(avail), fmt_size(edge)))
+        return "kernel memory"
+    mem = vm.meminfo()
+    check(size > target and not unplug_allowed(mem, size, target),
+          "%s: target %s not reached although memory allowed it: plugged "
+          "%s, MemFree %s, state %r" %
+          (what, fmt_size(target), fmt_size(size), fmt_size(mem["MemFree"]),
+           a.get("state")))
+    check(a.get("state", "").startswith("retrying"),
+          "%s: short of %s, state %r" % (what, fmt_size(target),
+                                         a.get("state")))
+    return "free memory"
