@@ -10,6 +10,7 @@ import os
 import re
 import time
 
+import qemu_trace
 from qcheck import TestFailure, check
 from registry import MEMFILL
 from units import KiB, MiB, fmt_size
@@ -209,3 +210,52 @@ def judge_short(vm, what, target, size, a, block):
           "%s: short of %s, state %r" % (what, fmt_size(target),
                                          a.get("state")))
     return "free memory"
+
+
+def wait_state(g, pattern, timeout=60.0):
+    """
+    Wait until the driver's state file matches the regex @pattern: the
+    driver has decided what it does about the current request. Returns
+    the sysfs attrs.
+    """
+    t0 = time.monotonic()
+    while True:
+        _q, a, _t = views(g)
+        if re.match(pattern, a.get("state", "")):
+            return a
+        if time.monotonic() - t0 > timeout:
+            raise TestFailure("state %r after %.0f s, waiting for %r" %
+                              (a.get("state"), timeout, pattern))
+        time.sleep(0.3)
+
+
+def wait_log(g, pattern, timeout=30.0):
+    """Wait until a kernel log line (timestamp stripped) matches @pattern."""
+    t0 = time.monotonic()
+    pat = re.compile(pattern)
+    while True:
+        for line in g.vm.dmesg().splitlines():
+            if pat.search(re.sub(r"^\[[ \d.]+\] ?", "", line)):
+                return line
+        if time.monotonic() - t0 > timeout:
+            raise TestFailure("no kernel log line %r after %.0f s" %
+                              (pattern, timeout))
+        time.sleep(0.3)
+
+
+def trace_mark(g):
+    """Where QEMU's trace log ends now (see requests_since())."""
+    return len(g.vm.trace_log())
+
+
+def requests_since(g, mark, *kinds):
+    """
+    The device requests QEMU traced after @mark (of @kinds, default all),
+    as qemu_trace.requests() dicts. The shape must enable REQUEST_TRACE.
+    """
+    check(any("virtio_mem_plug_request" in t for t in g.cfg.trace),
+          "the guest's shape does not trace the device's requests")
+    block = g.vm.query_memory_devices()["vm0"]["block-size"]
+    reqs = qemu_trace.requests(qemu_trace.parse(g.vm.trace_log()[mark:]),
+                               block)
+    return [r for r in reqs if not kinds or r["kind"] in kinds]

@@ -10,14 +10,17 @@ import time
 import guestops as ops
 import vmtest
 from qcheck import TestFailure, check
+from qemu_trace import REQUEST_TRACE, TRACE_USABLE
 from registry import case, shape
 from units import GiB, MiB, fmt_size
 
+# QEMU traces every request: "nothing was sent" is read there.
+TRACE = (TRACE_USABLE,) + tuple(REQUEST_TRACE)
 # The stock driver loaded at boot, ours swapped in by the cases.
-shape("handover", region=4 * GiB, module="stock")
+shape("handover", region=4 * GiB, module="stock", trace=TRACE)
 # elfcorehdr= makes is_kdump_kernel() true; the header there is not
 # valid, so /proc/vmcore stays away, which is fine here.
-shape("kdump", region=4 * GiB, append="elfcorehdr=0x1000")
+shape("kdump", region=4 * GiB, append="elfcorehdr=0x1000", trace=TRACE)
 
 
 def wait_qmp_size(g, size, timeout=60.0):
@@ -40,10 +43,16 @@ def stock_plugs(g, size):
     q = g.vm.query_memory_devices()["vm0"]
     g.set_requested("vm0", size, q["block-size"])
     wait_qmp_size(g, size)
+    mark = ops.trace_mark(g)
+    # rmmod returns once the driver's remove has run: it has decided.
     g.vm.sh("rmmod virtio_mem")
-    time.sleep(1)
+    check(g.vm.run("test -e /sys/module/virtio_mem")[0] != 0,
+          "virtio_mem still loaded after rmmod")
     check(g.vm.query_memory_devices()["vm0"]["size"] == size,
           "QMP size changed when the stock driver was unloaded")
+    sent = ops.requests_since(g, mark, "unplug", "unplug_all")
+    check(not sent, "the stock driver sent %d unplug requests on its way "
+          "out: the case wants memory left plugged" % len(sent))
 
 
 @case("start_with_plugged", group="handover", needs=("stock_module",))
@@ -69,15 +78,22 @@ def refuse_added_region(g):
     stock_plugs(g, 256 * MiB)   # two whole memory blocks: stay added
     check("device still has system memory added" in g.vm.dmesg(),
           "the stock driver removed everything: nothing to test")
+    mark = ops.trace_mark(g)
+    # The probe runs within insmod: once it returns, the driver decided.
     rcode, out = g.vm.run("insmod " + vmtest.GUEST_KO["ours"])
     log = g.vm.dmesg()
     check("is still added to Linux by a previous driver: not taking the "
           "device" in log, "our driver did not refuse the device:\n%s" %
           "\n".join(ln for ln in log.splitlines() if "virtio_mem" in ln))
-    time.sleep(2)
+    devs = g.vm.virtio_mem_devices()
+    check(devs and all(d["driver"] is None for d in devs),
+          "the device is bound although the driver refused it: %s" % devs)
     size = g.vm.query_memory_devices()["vm0"]["size"]
     check(size == 256 * MiB, "QMP size %s: memory added to Linux was "
           "unplugged" % fmt_size(size))
+    sent = ops.requests_since(g, mark)
+    check(not sent, "the refusing driver sent %d requests: %s" %
+          (len(sent), sorted({r["kind"] for r in sent})))
     print("  insmod: rc %d; device refused, 256 MiB stay plugged" % rcode)
 
 
@@ -90,10 +106,21 @@ def kdump_no_hotplug(g):
           "the driver did not see a crash kernel:\n%s" %
           "\n".join(ln for ln in log.splitlines() if "virtio_mem" in ln))
     q = g.vm.query_memory_devices()["vm0"]
+    mark = ops.trace_mark(g)
     g.set_requested("vm0", 512 * MiB, q["block-size"])
-    time.sleep(5)
+    # The driver logs the new request, then decides (in a crash kernel:
+    # nothing to do). Reading plugged_size waits for a resize run that
+    # would be under way.
+    ops.wait_log(g, r"virtio_mem \S+: requested size changed: 0 -> %d$" %
+                 (512 * MiB))
+    a = ops.views(g)[1]
+    check(ops.attr(a, "plugged_size") == 0, "a crash kernel plugged %s" %
+          fmt_size(ops.attr(a, "plugged_size")))
     size = g.vm.query_memory_devices()["vm0"]["size"]
     check(size == 0, "a crash kernel plugged %s" % fmt_size(size))
+    sent = ops.requests_since(g, mark, "plug", "unplug", "unplug_all")
+    check(not sent, "a crash kernel sent %d plug or unplug requests" %
+          len(sent))
     g.vm.sh("rmmod virtio_mem")
     check("crash kernel: 0 state requests" in g.vm.dmesg(),
           "unbinding in a crash kernel: no statistics line")
