@@ -104,21 +104,6 @@ def online_all(g):
     return int(out.split()[-1])
 
 
-def settle(g, quiet=3.0, timeout=60.0):
-    """Wait until plugged_size stops changing for @quiet seconds."""
-    t0 = time.monotonic()
-    last, since = None, time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        _q, a, _t = views(g)
-        cur = a.get("plugged_size")
-        if cur != last:
-            last, since = cur, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return a
-        time.sleep(0.3)
-    raise TestFailure("plugged_size still changing after %.0f s" % timeout)
-
-
 def param(g, name, value=None):
     path = "/sys/module/virtio_mem/parameters/" + name
     if value is not None:
@@ -126,9 +111,14 @@ def param(g, name, value=None):
     return g.vm.read_file(path)
 
 
-def memfill_start(g, percent):
-    pid = g.vm.sh("%s -p %d -i 2000 > /tmp/memfill.log 2>&1 & echo $!" %
-                  (MEMFILL, percent)).split()[-1]
+def memfill_start(g, percent=None, mib=None, args=""):
+    """
+    Start the checksummed workload on @percent of MemAvailable (or @mib
+    MiB); returns its pid once it has filled its memory.
+    """
+    size = "-m %d" % mib if mib else "-p %d" % percent
+    pid = g.vm.sh("%s %s -i 2000 %s > /tmp/memfill.log 2>&1 & echo $!" %
+                  (MEMFILL, size, args)).split()[-1]
     t0 = time.monotonic()
     while "memfill: ready" not in g.vm.sh("cat /tmp/memfill.log"):
         check(time.monotonic() - t0 < 120, "memfill not ready: %s" %
@@ -141,15 +131,124 @@ def memfill_start(g, percent):
     return pid
 
 
+MEMFILL_LINE = r"memfill: %s passes=(\d+) verified=(\d+) corrupt=(\d+)"
+
+
+def memfill_alive(g, pid, what=""):
+    check(g.vm.run("kill -0 %s" % pid)[0] == 0, "%smemfill was killed:\n%s"
+          % (what + ": " if what else "",
+             g.vm.sh("cat /tmp/memfill.log; dmesg | tail -20")))
+
+
+def memfill_status(g, pid, timeout=180.0):
+    """
+    (passes, verified bytes, corrupt bytes) of the running memfill: it
+    answers SIGUSR1 after its current pass.
+    """
+    n = g.vm.sh("cat /tmp/memfill.log").count("memfill: status")
+    g.vm.sh("kill -USR1 %s" % pid)
+    t0 = time.monotonic()
+    while True:
+        log = g.vm.sh("cat /tmp/memfill.log")
+        found = re.findall(MEMFILL_LINE % "status", log)
+        if len(found) > n:
+            return tuple(int(x) for x in found[-1])
+        memfill_alive(g, pid)
+        check(time.monotonic() - t0 < timeout, "memfill did not answer "
+              "SIGUSR1 in %.0f s:\n%s" % (timeout, log))
+        time.sleep(0.5)
+
+
 def memfill_stop(g, pid):
     """SIGTERM, wait; return the final 'done' line's numbers."""
     g.vm.sh("kill -TERM %s; while kill -0 %s 2>/dev/null; do sleep 0.2; "
             "done" % (pid, pid), timeout=300)
     log = g.vm.sh("cat /tmp/memfill.log")
-    m = re.search(r"memfill: done passes=(\d+) verified=(\d+) "
-                  r"corrupt=(\d+)", log)
+    m = re.search(MEMFILL_LINE % "done", log)
     check(m, "memfill did not finish cleanly:\n%s" % log)
     return tuple(int(x) for x in m.groups())
+
+
+def memfill_control(g):
+    """
+    memfill -X flips one byte after its fill: its check must catch that
+    (corrupt > 0, exit code 1), or a clean run of it proves nothing.
+    """
+    rc, out = g.vm.run(
+        "%s -m 16 -X -i 100 > /tmp/memfill-x.log 2>&1 & p=$!; "
+        "i=0; until grep -q ready /tmp/memfill-x.log; do "
+        "i=$((i+1)); [ $i -gt 300 ] && break; sleep 0.2; done; "
+        "sleep 0.5; kill -TERM $p; wait $p; echo rc=$?; "
+        "cat /tmp/memfill-x.log" % MEMFILL, timeout=120)
+    m = re.search(MEMFILL_LINE % "done", out)
+    check(m and "rc=1" in out and int(m.group(3)) > 0,
+          "memfill -X: the flipped byte was not caught:\n%s" % out)
+    print("  memfill -X control: %s bytes corrupted found, exit code 1" %
+          m.group(3))
+
+
+DEBUGFS = "/sys/kernel/debug/virtio_mem"
+CHECK_LINE = re.compile(r"# check: (\d+) ranges, (\d+) bytes, (\d+) "
+                        r"mismatches, (\d+) failed")
+
+
+def device_name(g):
+    """The guest's only virtio-mem device (virtioN)."""
+    out = g.vm.sh("ls -d /sys/bus/virtio/devices/*/virtio_mem")
+    dirs = out.split()
+    check(len(dirs) == 1, "expected one virtio_mem directory: %s" % dirs)
+    return dirs[0].split("/")[-2]
+
+
+def selfcheck(g, what=""):
+    """
+    The driver's books against the device, range by range: a write to the
+    debugfs map file asks the device the state of every range the books
+    name; 0 mismatches and 0 failed requests. Returns (ranges, bytes,
+    map text).
+    """
+    path = "%s/%s/map" % (DEBUGFS, device_name(g))
+    for _ in range(20):         # EBUSY until a probe's UNPLUG_ALL is done
+        rc, out = g.vm.run("echo check > %s" % path)
+        if rc == 0:
+            break
+        time.sleep(0.5)
+    check(rc == 0, "%sthe self-check did not run: %s" %
+          (what + ": " if what else "", out.strip()))
+    out = g.vm.sh("cat %s" % path)
+    m = CHECK_LINE.search(out)
+    check(m, "no check result in %s:\n%s" % (path, out))
+    ranges, nbytes, bad, failed = (int(x) for x in m.groups())
+    check(bad == 0 and failed == 0, "%sself-check: %d mismatches, %d "
+          "failed requests:\n%s" % (what + ": " if what else "", bad,
+                                    failed, out[-1500:]))
+    return ranges, nbytes, out
+
+
+def wait_decided(g, target, quiet=6.0, timeout=240.0):
+    """
+    After a new target: (True, size, attrs) once QMP size, plugged_size
+    and MemTotal follow it; (False, size, attrs) once the driver says it
+    is retrying (or limited) and plugged_size held still for @quiet s.
+    """
+    t0 = time.monotonic()
+    last, since = None, time.monotonic()
+    while True:
+        q, a, total = views(g)
+        plugged = attr(a, "plugged_size")
+        if q["size"] == target == plugged and \
+                total - g.base_memtotal == target:
+            return True, plugged, a
+        if plugged != last:
+            last, since = plugged, time.monotonic()
+        state = a.get("state", "")
+        if (state.startswith("retrying") or "kernel memory" in state) and \
+                time.monotonic() - since >= quiet:
+            return False, plugged, a
+        check(time.monotonic() - t0 < timeout, "target %s: no decision "
+              "after %.0f s: plugged %s, state %r" %
+              (fmt_size(target), timeout, fmt_size(plugged), state))
+        time.sleep(0.3)
 
 
 def reserve(total):

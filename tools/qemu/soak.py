@@ -99,6 +99,7 @@ def soak(vm, args, block):
             vm.qom_set("vm0", "requested-size", target)
             reached, plugged, a = wait_step(g, target)
             size, a = ops.books_match(g)
+            ops.selfcheck(g, "step %d" % step)
             check(vm.run("kill -0 %s" % pid)[0] == 0,
                   "step %d: memfill was killed" % step)
             if reached:
