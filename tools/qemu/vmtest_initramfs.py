@@ -3,9 +3,10 @@
 Initramfs builder of the vmtest harness (see vmtest.py).
 
 The image holds a static busybox, an /init shell script, the guest kernel's
-virtio PCI transport modules and both virtio_mem.ko builds (ours and the
-guest kernel's stock one) at fixed paths, so that tests can swap them with
-rmmod/insmod at run time.  The newc cpio archive is written by hand, which
+virtio PCI transport modules (those not built in: modules.builtin) and
+both virtio_mem.ko builds (ours and the guest kernel's stock one) at fixed
+paths, so that tests can swap them with rmmod/insmod at run time. Modules
+shipped compressed (.ko.xz, .ko.gz) go in uncompressed (kmods.py).  The newc cpio archive is written by hand, which
 lets an unprivileged user create the /dev/console node the kernel needs.
 """
 
@@ -13,9 +14,8 @@ import gzip
 import os
 import stat
 
-
-class InitramfsError(Exception):
-    """A file the image needs is missing, or the configuration is bad."""
+import kmods
+from kmods import ModuleError as InitramfsError
 
 
 # Boot modules, in dependency order (virtio depends on virtio_ring, and
@@ -75,19 +75,6 @@ class CpioWriter:
         self._entry("TRAILER!!!", 0)
         data = b"".join(self.chunks)
         return data + b"\0" * (-len(data) % 512)
-
-
-def find_module(moddir, name):
-    """Locate <name>.ko below the guest module directory."""
-    direct = os.path.join(moddir, "kernel/drivers/virtio", name + ".ko")
-    if os.path.isfile(direct):
-        return direct
-    want = name.replace("-", "_") + ".ko"
-    for root, _dirs, files in os.walk(moddir):
-        for f in files:
-            if f.replace("-", "_") == want:
-                return os.path.join(root, f)
-    raise InitramfsError("module %s.ko not found below %s" % (name, moddir))
 
 
 INIT_SCRIPT = r"""#!/bin/busybox sh
@@ -160,24 +147,28 @@ def build_initramfs(cfg, path):
     cpio.symlink("bin/sh", "busybox")
     cpio.file("init", INIT_SCRIPT.encode(), 0o755)
 
-    # No module directory: a kernel with the virtio transport built in
-    # (the debug kernel).
-    base = BASE_MODULES if cfg.moddir else []
-    for m in base:
-        with open(find_module(cfg.moddir, m), "rb") as f:
-            cpio.file("modules/base/%s.ko" % m, f.read())
-    for m in cfg.extra_modules:
-        with open(find_module(cfg.moddir, m), "rb") as f:
-            cpio.file("modules/extra/%s.ko" % m, f.read())
-
+    # The transport modules the kernel does not have built in (none with
+    # no module directory: the debug kernel), uncompressed.
+    base = kmods.to_load(cfg.moddir, BASE_MODULES) if cfg.moddir else []
+    extra = list(cfg.extra_modules)
     # Keep both drivers in the image so tests can swap them at run time.
-    stock = os.path.join(cfg.moddir or "/nonexistent",
-                         "kernel/drivers/virtio/virtio_mem.ko")
-    if os.path.isfile(stock):
-        with open(stock, "rb") as f:
-            cpio.file(GUEST_KO["stock"], f.read())
+    stock = kmods.stock_module(cfg.moddir) if cfg.moddir else None
+    if stock:
+        data = kmods.read_module(stock)
+        cpio.file(GUEST_KO["stock"], data)
+        # What it needs that is neither built in nor loaded anyway.
+        for dep in kmods.to_load(cfg.moddir, kmods.depends(data)):
+            if dep not in base and dep not in extra:
+                extra.insert(0, dep)
     elif cfg.module == "stock":
-        raise InitramfsError("stock module not found: %s" % stock)
+        raise InitramfsError("stock module not found below %s" %
+                             (cfg.moddir or "(no module directory)"))
+    for m in base:
+        cpio.file("modules/base/%s.ko" % m,
+                  kmods.read_module(kmods.find_module(cfg.moddir, m)))
+    for m in extra:
+        cpio.file("modules/extra/%s.ko" % m,
+                  kmods.read_module(kmods.find_module(cfg.moddir, m)))
     if cfg.ko:
         with open(cfg.ko, "rb") as f:
             cpio.file(GUEST_KO["ours"], f.read())
@@ -187,7 +178,7 @@ def build_initramfs(cfg, path):
     if cfg.module not in ("ours", "stock", "none"):
         raise InitramfsError("module must be ours, stock or none")
     conf = "BASE_MODULES='%s'\nEXTRA_MODULES='%s'\nTEST_KO='%s'\n" % (
-        " ".join(base), " ".join(cfg.extra_modules),
+        " ".join(base), " ".join(extra),
         GUEST_KO.get(cfg.module, ""))
     cpio.file("etc/vmtest.conf", conf.encode())
     if cfg.init_cmds:

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+Readers of the guest's state through the command channel: /proc/meminfo,
+/proc/zoneinfo, the virtio-mem devices' sysfs files and how /init's
+insmods went. A mixin of vmtest.VM (it uses self.sh()).
+"""
+
+import re
+
+from units import KiB
+
+
+class GuestReaders:
+    """meminfo(), kernel_mem(), virtio_mem_devices(), insmod_status()."""
+
+    def insmod_status(self):
+        """[(rc, guest path, message)] of the insmods done by /init."""
+        out = self.sh("cat /run/vmtest-insmod")
+        res = []
+        for line in out.splitlines():
+            parts = line.split(" ", 2)
+            res.append((int(parts[0]), parts[1],
+                        parts[2] if len(parts) > 2 else ""))
+        return res
+
+    def virtio_mem_devices(self):
+        """
+        All virtio devices of type virtio-mem (device id 0x0018) in the guest:
+        [{"name": "virtio0", "driver": "virtio_mem" or None,
+          "attrs": {file: value} of <dev>/virtio_mem/ (empty if missing)}].
+        """
+        # Few processes: on a debug kernel under TCG each fork costs.
+        script = r"""
+for d in /sys/bus/virtio/devices/virtio*; do
+	read -r id < $d/device 2>/dev/null || continue
+	[ "$id" = 0x0018 ] || continue
+	drv=
+	[ -e $d/driver ] && drv=$(readlink $d/driver) && drv=${drv##*/}
+	echo "@dev ${d##*/} $drv"
+	[ -d $d/virtio_mem ] && grep -H '' $d/virtio_mem/* 2>&1
+done
+true
+"""
+        devs = []
+        for line in self.sh(script).splitlines():
+            parts = line.split(" ", 2)
+            if parts[0] == "@dev":
+                devs.append({"name": parts[1],
+                             "driver": parts[2] if len(parts) > 2 and
+                             parts[2] else None,
+                             "attrs": {}})
+            elif line.startswith("/sys/") and ":" in line and devs:
+                path, value = line.split(":", 1)
+                name = path.rsplit("/", 1)[-1]
+                attrs = devs[-1]["attrs"]
+                # A value of several lines comes as several "path:" lines.
+                attrs[name] = (attrs[name] + " " + value).strip() \
+                    if name in attrs else value.strip()
+        return devs
+
+    def kernel_mem(self):
+        """
+        The driver's kernel-memory budget figures, read independently
+        from /proc/zoneinfo (include/vmem_budget.h): (avail, managed) in
+        bytes over the zones below Movable, avail(z) = max(0, free +
+        file / 2 - high).
+        """
+        avail = managed = 0
+        zones = self.sh("cat /proc/zoneinfo").split("\nNode ")
+        for z in zones:
+            m = re.match(r"(?:Node )?\d+, zone\s+(\S+)", z)
+            if not m or m.group(1) in ("Movable", "Device"):
+                continue
+            v = {}
+            for line in z.splitlines()[1:]:
+                f = line.split()
+                if len(f) == 2 and f[1].isdigit():
+                    v.setdefault(f[0], int(f[1]))
+                elif len(f) == 3 and f[:2] == ["pages", "free"]:
+                    v["free"] = int(f[2])
+            if not v.get("present"):
+                continue
+            have = v.get("free", 0) + (v.get("nr_zone_inactive_file", 0) +
+                                       v.get("nr_zone_active_file", 0)) // 2
+            avail += max(0, have - v.get("high", 0)) * 4 * KiB
+            managed += v.get("managed", 0) * 4 * KiB
+        return avail, managed
+
+    def meminfo(self):
+        """/proc/meminfo as {key: bytes}."""
+        res = {}
+        for line in self.sh("cat /proc/meminfo").splitlines():
+            m = re.match(r"(\S+):\s+(\d+)(\s+kB)?", line)
+            if m:
+                res[m.group(1)] = int(m.group(2)) * (KiB if m.group(3) else 1)
+        return res

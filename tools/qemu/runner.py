@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+The QEMU suite's runner: the cases of one guest shape share a boot, each
+prints one PASS, FAIL or SKIP line, and a guest is watched between the
+cases too (GroupRunner).
+"""
+
+import fnmatch
+import re
+import time
+import traceback
+
+import registry
+import testguest
+import vmtest
+from qcheck import TestFailure, check
+
+
+def first_line(e):
+    s = str(e).strip() or type(e).__name__
+    return s.splitlines()[0]
+
+
+class GroupRunner:
+    """
+    Runs the cases of one guest configuration, (re)booting as needed.
+
+    A guest is looked at outside the cases too: before each case, and
+    after the group's last one (before QEMU is killed). A guest that died
+    there, that no longer answers, or whose console shows a kernel
+    complaint fails the case that ran last on it, with the splat and the
+    console tail; the dead guest's console is kept. A guest that complained
+    is not used again: the next case boots a new one.
+    """
+
+    def __init__(self, group, args, verdicts):
+        self.group = group
+        self.args = args
+        self.verdicts = verdicts    # case name -> PASS / FAIL / SKIP
+        self.g = None
+        self.boot_error = None
+        self.last = None            # the case that ran last on self.g
+        self.told = False           # self.g's end is already reported
+
+    def name(self, case):
+        return "%s/%s" % (self.args.tag, case) if self.args.tag else case
+
+    def fail(self, name, why, detail=""):
+        if detail.strip():
+            print("  " + detail.strip().replace("\n", "\n  "))
+        print("FAIL: %s: %s" % (name, why), flush=True)
+        self.verdicts[name] = "FAIL"
+
+    def audit(self, final=False):
+        """
+        The guest between cases (@final: after the last one): alive,
+        answering and with a clean console since the last check, or the
+        last case fails and the guest is dropped, its console kept.
+        """
+        g = self.g
+        if g is None:
+            return
+        vm = g.vm
+        why = None
+        try:
+            if vm.alive():
+                if final:           # still answering?
+                    vm.run("true", timeout=60)
+                g.checked = vm.check_console(since=g.checked)
+                if vm.alive():
+                    return
+        except vmtest.KernelComplaint as kc:
+            why = "after the case: %s" % first_line(kc)
+        except vmtest.VMError as e:
+            why = "after the case: %s" % first_line(e)
+        if why is None:
+            why = "the guest died after the case"
+            try:
+                vm.check_console(since=g.checked)
+            except vmtest.KernelComplaint as kc:
+                why += ": " + first_line(kc)
+        if not vm.alive():
+            why += " (QEMU exited with %s)" % vm.proc.returncode
+        detail = vm.post_mortem(since=g.checked)
+        kept = vm.stop(keep=True)
+        self.g = None
+        if self.told:           # the case's own FAIL said it all
+            print("# guest of %s: console kept in %s" % (self.last, kept),
+                  flush=True)
+            return
+        self.fail(self.last or self.name("boot-" + self.group), why,
+                  detail + "\nconsole kept in %s" % kept)
+
+    def guest(self):
+        if self.boot_error is not None:
+            raise TestFailure("boot of guest '%s' failed: %s" %
+                              (self.group, self.boot_error))
+        self.audit()
+        if self.g is None:
+            self.last, self.told = None, False
+            try:
+                self.g = testguest.boot(self.group, self.args)
+            except Exception as e:
+                self.boot_error = first_line(e)
+                raise
+        return self.g
+
+    def stop(self):
+        """After the group's last case: look at the guest once more."""
+        try:
+            self.audit(final=True)
+        finally:
+            if self.g is not None:
+                self.g.vm.stop()
+                self.g = None
+
+    def run(self, case):
+        """Run one case; print its PASS/FAIL line; return True if passed."""
+        name = self.name(case.name)
+        try:
+            g = self.guest()
+            self.last = name
+            t0 = time.monotonic()
+            since = g.checked
+            case.fn(g)
+            expects = case.expects
+            text = g.vm.console()[since:]
+            for pat in expects:
+                check(re.search(pat, text, re.M), "the expected console "
+                      "line %r did not appear" % pat)
+            g.checked = g.vm.check_console(since=since, ignore=expects)
+            if not g.vm.alive():
+                raise vmtest.QemuExited("the guest died at the end of the "
+                                        "case")
+            print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0),
+                  flush=True)
+            self.verdicts[name] = "PASS"
+            return True
+        except Exception as e:          # one case never stops the others
+            detail = str(e)
+            if not isinstance(e, (TestFailure, vmtest.VMError)):
+                detail = traceback.format_exc()
+            g = self.g
+            complaint = isinstance(e, vmtest.KernelComplaint)
+            if g is not None and not complaint:
+                try:                    # a splat explains a lot
+                    g.vm.check_console(since=g.checked,
+                                       ignore=case.expects)
+                except vmtest.KernelComplaint as kc:
+                    detail += "\n" + str(kc)
+                    complaint = True
+            if g is not None:
+                g.checked = len(g.vm.console())
+                if complaint or not g.vm.alive():
+                    # Not used again; its console is kept.
+                    self.told = True
+                    detail += "\nconsole kept in %s" % g.vm.stop(keep=True)
+                    self.g = None
+            self.fail(name, first_line(e),
+                      detail if "\n" in detail.strip() else "")
+            return False
+
+    def skip(self, case, why):
+        name = self.name(case)
+        print("SKIP: %s: %s" % (name, why), flush=True)
+        self.verdicts[name] = "SKIP"
+
+
+def run_cases(cases, args, facts):
+    """Run @cases (registry.Case) group by group; {case name: verdict}."""
+    verdicts = {}
+    skip = [p for p in (args.skip or "").split(",") if p]
+    for group in registry.groups(cases):
+        runner = GroupRunner(group, args, verdicts)
+        try:
+            for c in [c for c in cases if c.group == group]:
+                why = "left out with --skip" if any(
+                    fnmatch.fnmatch(c.name, p) for p in skip) else \
+                    facts.skip_reason(c.needs, c.skip_on)
+                if why:
+                    runner.skip(c.name, why)
+                else:
+                    runner.run(c)
+        finally:                        # also on Ctrl-C / SIGTERM
+            runner.stop()
+    return verdicts
+
+
+def tally(verdicts):
+    """'N passed, N failed, N skipped' of {name: verdict}."""
+    n = {v: sum(1 for x in verdicts.values() if x == v)
+         for v in ("PASS", "FAIL", "SKIP")}
+    return "%d passed, %d failed, %d skipped" % (n["PASS"], n["FAIL"],
+                                                 n["SKIP"])
