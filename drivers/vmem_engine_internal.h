@@ -262,6 +262,16 @@ static inline bool vmem_transient(int err)
 	       err == -ENOSPC;
 }
 
+/*
+ * Failures of Linux on one block (memory in use, no memory to migrate
+ * to, the free-memory reserve): another block may do. A device reply is
+ * never one: it holds for the next block too.
+ */
+static inline bool vmem_block_failure(int err)
+{
+	return err == -EBUSY || err == -ENOMEM || err == -ENOSPC;
+}
+
 /* vmem_books.c: the state-lock side; e->lock held where noted there. */
 int vmem_err(struct vmem_engine *e, int err, enum vmem_what what);
 u64 vmem_books_target(const struct vmem_engine *e, u64 requested, u64 usable);

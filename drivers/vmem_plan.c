@@ -111,7 +111,8 @@ static int mb_unplug_idle(struct vmem_engine *e, u64 mb, unsigned int sb,
 	if (rc)
 		return vmem_err(e, rc, VMEM_WHAT_BUSY_BLOCKS);
 	rc = mb_request(e, false, mb, sb, nr);
-	if (rc)
+	/* After -EPROTO the device's state is unknown: they stay ours. */
+	if (rc && rc != -EPROTO)
 		vmem_books_release(e, mb, sb, nr);
 	return rc;
 }
@@ -536,7 +537,9 @@ static int mb_unplug_online_sbs(struct vmem_engine *e, u64 mb,
 		}
 		rc = mb_request(e, false, mb, sb, 1);
 		if (rc) {
-			vmem_books_release(e, mb, sb, 1);
+			/* -EPROTO: unknown whether it is plugged; keep it. */
+			if (rc != -EPROTO)
+				vmem_books_release(e, mb, sb, 1);
 			break;
 		}
 		done++;
@@ -643,12 +646,12 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 			rc = mb_unplug_online_sbs(e, mb, nr);
 			if (rc > 0)
 				return 1;
-			if (rc != -EBUSY && rc != -ENOMEM && rc != -ENOSPC)
+			if (!vmem_block_failure(rc))
 				return rc;
 		}
 	}
 	/* Nothing else moved (or only transient failures): the last resort. */
-	if (!rc || rc == -EBUSY || rc == -ENOMEM || rc == -ENOSPC) {
+	if (!rc || vmem_block_failure(rc)) {
 		int last = mb_remove_memmap_only(e, true);
 
 		if (last)

@@ -128,8 +128,38 @@ static void vmem_invalid_reply_test(struct kunit *test)
 					   sim->e->last_err);
 				j = ARRAY_SIZE(invalid); /* one is enough */
 			}
-				}
+		}
 	}
+	KUNIT_EXPECT_TRUE(test, ok);
+}
+
+/*
+ * A reply of no known type to an unplug of an online subblock: whether
+ * the device unplugged it is unknown, so its pages stay the driver's.
+ */
+static void vmem_broken_keeps_test(struct kunit *test)
+{
+	struct vmem_sim_params p = vmem_test_params();
+	struct vmem_sim *sim;
+	unsigned int taken = 0;
+	bool ok = true;
+	u64 g;
+
+	p.auto_online = KERNEL;
+	sim = vmem_new(test, &p, "invalid reply to an unplug");
+	vmem_sim_set_config(sim, MIB(10), SZ_1G);
+	KUNIT_ASSERT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	vmem_sim_add_fault(sim, VMEM_SIM_UNPLUG, 1, VMEM_SIM_ANY,
+			   INVALID_REPLY, false);
+	vmem_sim_set_config(sim, MIB(4), SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_run(sim), VMEM_RUN_BROKEN);
+	ok &= vmem_sim_check(test, sim);
+	for (g = 0; g < sim->nr_grans; g++)
+		taken += sim->gst[g] == VMEM_G_TAKEN &&
+			 vmem_sim_dev_plugged(sim, vmem_sim_gran_addr(sim, g),
+					      sim->gran, true);
+	KUNIT_EXPECT_EQ(test, taken, 1U);
 	KUNIT_EXPECT_TRUE(test, ok);
 }
 
@@ -570,6 +600,7 @@ static void vmem_beyond_usable_test(struct kunit *test)
 static struct kunit_case vmem_edge_test_cases[] = {
 	KUNIT_CASE(vmem_retry_test),
 	KUNIT_CASE(vmem_invalid_reply_test),
+	KUNIT_CASE(vmem_broken_keeps_test),
 	KUNIT_CASE(vmem_sim_device_test),
 	KUNIT_CASE(vmem_unplug_all_test),
 	KUNIT_CASE(vmem_reserve_poll_test),
