@@ -28,9 +28,9 @@
  *  - offline threshold: VMEM_OFFLINE_THRESHOLD, at least two blocks;
  *  - memmap of a Linux memory block: one struct page per page;
  *  - other kernel memory per Linux memory block: the KASAN shadow;
- *  - memmap_on_memory (if the parameter allows it): in BBM only where
- *    Linux puts it on an add of the big block's size (6.1: one memory
- *    block).
+ *  - memmap_on_memory (if the parameter allows it): in BBM only for big
+ *    blocks of one memory block, and only if the memmap fills whole
+ *    pageblocks.
  *
  * Return: VMEM_MODE_* bits for the caller to warn about, 0 if none.
  */
@@ -70,9 +70,16 @@ int vmem_mode_pick(const struct vmem_mode_input *in,
 			 0;
 	p->kmem_other_size = in->kasan_shadow_shift ?
 			     in->lmb_size >> in->kasan_shadow_shift : 0;
+	/*
+	 * The engine keeps a block's memmap at its start. Linux puts one at
+	 * the start of each memory block (6.8+ splits a bigger add), so a
+	 * big block of several memory blocks is added plainly. And Linux
+	 * wants the memmap to fill whole pageblocks.
+	 */
 	p->memmap_on_memory = in->memmap_on_memory &&
-			      (!p->bbm || p->mb_size == in->lmb_size ||
-			       in->memmap_multi_lmb);
+			      (!p->bbm || p->mb_size == in->lmb_size) &&
+			      in->pageblock_size &&
+			      !(p->memmap_size % in->pageblock_size);
 	return ret;
 }
 

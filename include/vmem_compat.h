@@ -50,8 +50,7 @@ static inline const struct vmem_page_ops *vmem_page_rules(void)
 /*
  * memmap_on_memory: would Linux put the memmap of @size bytes of added
  * memory on that memory? 6.8 made mhp_supports_memmap_on_memory() take
- * no size and exported it (VMEM_HAVE_MHP_SUPPORTS_VOID), and puts a
- * memmap on each memory block of a bigger add. On older kernels it is not
+ * no size and exported it (VMEM_HAVE_MHP_SUPPORTS_VOID). On older kernels it is not
  * exported: the driver asks by trying, since add_memory_driver_managed()
  * with MHP_MEMMAP_ON_MEMORY
  * fails with -EINVAL, before it changes anything, when Linux would not
@@ -61,12 +60,6 @@ static inline const struct vmem_page_ops *vmem_page_rules(void)
  * would count memmap subblocks that hold none. It does not use
  * memmap_on_memory there.
  */
-#ifdef VMEM_HAVE_MHP_SUPPORTS_VOID
-#define VMEM_MEMMAP_MULTI_LMB	1
-#else
-#define VMEM_MEMMAP_MULTI_LMB	0
-#endif
-
 static inline bool vmem_compat_memmap_on_memory(u64 size)
 {
 #ifdef VMEM_HAVE_MHP_SUPPORTS_VOID

@@ -31,8 +31,6 @@ struct vmem_engine_params;
  * @struct_page_size: sizeof(struct page): the memmap of a page
  * @kasan_shadow_shift: KASAN_SHADOW_SCALE_SHIFT on a KASAN kernel (KASAN
  *	shadows online memory from kernel memory), 0 otherwise
- * @memmap_multi_lmb: Linux puts the memmap on added memory also for adds
- *	of several memory blocks (6.1 does only for one)
  * @pluggable_start: first byte Linux can hot-plug
  * @pluggable_end: last byte Linux can hot-plug
  * @force_bbm: the force_bbm module parameter
@@ -48,7 +46,6 @@ struct vmem_mode_input {
 	u64 page_size;
 	u64 struct_page_size;
 	unsigned int kasan_shadow_shift;
-	bool memmap_multi_lmb;
 	u64 pluggable_start;
 	u64 pluggable_end;
 	bool force_bbm;

@@ -416,7 +416,6 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 	in.page_size = PAGE;
 	in.struct_page_size = 64;
 	in.kasan_shadow_shift = fuzz_rnd(r, 4) ? 0 : 3;
-	in.memmap_multi_lmb = fuzz_rnd(r, 2);
 	in.memmap_on_memory = fuzz_rnd(r, 2);
 	vmem_mode_pick(&in, &sp.e);
 	if (!fuzz_check_mode(test, &in, &sp.e))
