@@ -605,8 +605,9 @@ static void vmem_books_refs(struct vmem_engine *e, u64 addr, u64 size,
 		for (g++; g < end && test_bit(g, e->g_unref); g++)
 			n += e->gran;
 		/* Only the part Linux moves: not the block's memmap. */
+		n = min(a + n, addr + size);
 		a = max(a, addr);
-		n = min(a + n, addr + size) - a;
+		n -= a;
 		if (drop)
 			e->page->unref(e->page_priv, a, n);
 		else

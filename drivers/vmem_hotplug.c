@@ -114,7 +114,8 @@ static unsigned int vmem_buddy_order(struct page *page)
  * @pfn: first page, pageblock aligned
  * @nr: pages, whole pageblocks
  *
- * Free: the head of a free buddy chunk (skipped whole). Ours: in a
+ * Free: the head of a free buddy chunk of a pageblock at least (skipped
+ * whole). Ours: in a
  * granule the books hold fake-offline (skipped a pageblock at a time:
  * granules are whole pageblocks). Anything else is in use. Racy unless
  * the range is isolated, as it is at MEM_GOING_OFFLINE: no page can be
@@ -133,7 +134,13 @@ bool vmem_pages_idle(struct vmem_dev *vm, unsigned long pfn, unsigned long nr)
 			continue;
 		}
 		page = pfn_to_online_page(pfn);
-		if (!page || !PageBuddy(page))
+		/*
+		 * A free chunk below a pageblock could become a compaction
+		 * target in the offline (suitable_migration_target() takes
+		 * those from any pageblock at the highest priority): not idle.
+		 */
+		if (!page || !PageBuddy(page) ||
+		    vmem_buddy_order(page) < pageblock_order)
 			return false;
 		pfn += 1UL << vmem_buddy_order(page);
 	}
@@ -299,7 +306,6 @@ static void vmem_engine_params_for(struct vmem_dev *vm,
 		.page_size = PAGE_SIZE,
 		.struct_page_size = sizeof(struct page),
 		.kasan_shadow_shift = VMEM_KASAN_SHADOW_SHIFT,
-		.memmap_multi_lmb = VMEM_MEMMAP_MULTI_LMB,
 		.pluggable_start = pluggable.start,
 		.pluggable_end = pluggable.end,
 		.force_bbm = vmem_param_force_bbm(),

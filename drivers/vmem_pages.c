@@ -49,16 +49,26 @@ void vmem_pages_set_offline(unsigned long pfn, unsigned long nr, bool set)
 	page_offline_end();
 }
 
-/* Drop (@drop) or retake the driver's reference to each page. */
+/*
+ * Drop (@drop) or retake the driver's reference to each page. The driver
+ * holds the only one: a count other than 1 before the drop, or 0 before
+ * the retake, means someone else holds a page that must be ours alone.
+ */
 void vmem_pages_refs(unsigned long pfn, unsigned long nr, bool drop)
 {
+	struct page *page;
 	unsigned long i;
 
 	for (i = 0; i < nr; i++) {
-		if (drop)
-			page_ref_dec(pfn_to_page(pfn + i));
-		else
-			page_ref_inc(pfn_to_page(pfn + i));
+		page = pfn_to_page(pfn + i);
+		if (drop) {
+			if (WARN_ON_ONCE(!page_ref_dec_and_test(page)))
+				dump_page(page, "virtio_mem: fake-offline page held elsewhere");
+		} else {
+			if (WARN_ON_ONCE(page_ref_count(page)))
+				dump_page(page, "virtio_mem: fake-offline page held elsewhere");
+			page_ref_inc(page);
+		}
 	}
 }
 
@@ -131,8 +141,9 @@ bool vmem_pages_expect(struct vmem_dev *vm, unsigned long pfn, bool ok,
 
 	if (ok)
 		return true;
-	dev_err_once(&vm->vdev->dev, "page %#lx of hot-plugged memory is not %s (flags %#lx, refcount %d): this kernel's page rules are not the ones the driver follows; not resizing any more\n",
-		     pfn, what, page->flags, page_ref_count(page));
+	dev_err_once(&vm->vdev->dev, "page %#lx of hot-plugged memory is not %s (reserved %d, offline %d, refcount %d): this kernel's page rules are not the ones the driver follows; not resizing any more\n",
+		     pfn, what, PageReserved(page), PageOffline(page),
+		     page_ref_count(page));
 	vmem_engine_mark_broken(vm->engine);
 	return false;
 }

@@ -232,6 +232,8 @@ static void vmem_remove(struct virtio_device *vdev)
 		vmem_dev_unlist(vm);
 		vmem_notifier_exit(vm);
 		vmem_pm_exit(vm);
+		/* A kick may have raced with the first stop: nothing kicks now. */
+		vmem_dev_stop(vm);
 		vmem_hotplug_release(vm, left);
 	}
 	virtio_reset_device(vdev);
