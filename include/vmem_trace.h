@@ -17,11 +17,15 @@
 
 /* Request types and replies by their spec names. */
 #define vmem_show_type(t)						\
-	__print_symbolic(t, { 0, "plug" }, { 1, "unplug" },		\
-			 { 2, "unplug_all" }, { 3, "state" })
+	__print_symbolic(t, { VIRTIO_MEM_REQ_PLUG, "plug" },		\
+			 { VIRTIO_MEM_REQ_UNPLUG, "unplug" },		\
+			 { VIRTIO_MEM_REQ_UNPLUG_ALL, "unplug_all" },	\
+			 { VIRTIO_MEM_REQ_STATE, "state" })
 #define vmem_show_resp(r)						\
-	__print_symbolic(r, { 0, "ack" }, { 1, "nack" }, { 2, "busy" },	\
-			 { 3, "error" })
+	__print_symbolic(r, { VIRTIO_MEM_RESP_ACK, "ack" },		\
+			 { VIRTIO_MEM_RESP_NACK, "nack" },		\
+			 { VIRTIO_MEM_RESP_BUSY, "busy" },		\
+			 { VIRTIO_MEM_RESP_ERROR, "error" })
 
 TRACE_EVENT(virtio_mem_request,
 	    TP_PROTO(const char *dev, u16 type, u64 addr, u16 nb_blocks),

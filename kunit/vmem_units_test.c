@@ -3,6 +3,7 @@
  * KUnit: size and unit helpers.
  */
 #include <kunit/test.h>
+#include <linux/prandom.h>
 #include <linux/sizes.h>
 
 #include "../include/vmem_units.h"
@@ -55,7 +56,55 @@ static void vmem_format_size_short_test(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, buf, "2 M");
 }
 
+#define CHUNK_SEED	0xa11a11edULL
+#define CHUNK_RUNS	20000
+#define MAX_ORDER_X86	10
+
+/*
+ * A run of pages cut by vmem_chunk_order(), as the driver hands it to the
+ * buddy: the chunks tile the run exactly, each is naturally aligned
+ * (pfn % 2^order == 0), none is above the largest order, and each is as
+ * large as alignment and what is left allow. Random runs, and the one
+ * that showed the bug: subblocks 61-63 of a memory block.
+ */
+static void vmem_chunk_order_test(struct kunit *test)
+{
+	struct rnd_state rnd;
+	u64 pfn, nr, end, p, left, bad = 0, n;
+	unsigned int order, i;
+
+	prandom_seed_state(&rnd, CHUNK_SEED);
+	for (i = 0; i <= CHUNK_RUNS; i++) {
+		if (i < CHUNK_RUNS) {
+			pfn = prandom_u32_state(&rnd) % (1U << 22);
+			nr = 1 + prandom_u32_state(&rnd) % (1U << 13);
+		} else {
+			pfn = 0x100000 + 61 * 512;	/* 4 GiB + subblock 61 */
+			nr = 3 * 512;
+		}
+		end = pfn + nr;
+		for (p = pfn, n = 0; p < end; p += 1ULL << order, n++) {
+			left = end - p;
+			order = vmem_chunk_order(p, left, MAX_ORDER_X86);
+			if (p & ((1ULL << order) - 1) || (1ULL << order) > left ||
+			    order > MAX_ORDER_X86 ||
+			    (order < MAX_ORDER_X86 &&
+			     !(p & ((2ULL << order) - 1)) &&
+			     (2ULL << order) <= left))
+				bad++;
+		}
+		if (bad) {
+			KUNIT_FAIL(test, "seed %#llx, run %u: pfn %#llx nr %llu: a chunk at %#llx of order %u is wrong",
+				   CHUNK_SEED, i, pfn, nr, p, order);
+			return;
+		}
+		KUNIT_EXPECT_EQ(test, p, end);
+	}
+	kunit_info(test, "seed %#llx: %u runs cut", CHUNK_SEED, CHUNK_RUNS + 1);
+}
+
 static struct kunit_case vmem_units_test_cases[] = {
+	KUNIT_CASE(vmem_chunk_order_test),
 	KUNIT_CASE_PARAM(vmem_format_size_test, vmem_size_gen_params),
 	KUNIT_CASE(vmem_format_size_short_test),
 	{}
