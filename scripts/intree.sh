@@ -41,7 +41,7 @@ grep -q '^config VIRTIO_MEM$' "$vdir/Kconfig" ||
 # --delete drops files removed from the driver; excluded ones on the
 # receiving side (objects of a build in that tree) are left alone.
 mkdir -p "$vdir/virtio_mem"
-rsync -a --checksum --delete \
+rsync -rlpD --checksum --delete \
 	--exclude='*.o' --exclude='*.ko' --exclude='*.a' --exclude='*.mod' \
 	--exclude='*.mod.c' --exclude='.*.cmd' --exclude='.*.d' \
 	--exclude='modules.order' --exclude='Module.symvers' \

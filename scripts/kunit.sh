@@ -18,8 +18,11 @@ flock 9
 
 dest="$LINUX_SRC/lib/virtio_mem_kunit"
 mkdir -p "$dest"
-# --checksum keeps unchanged files' times, so a rerun rebuilds nothing.
-rsync -a --checksum --delete \
+# --checksum leaves unchanged files alone, so a rerun rebuilds nothing;
+# without -t a changed file gets the time of the copy: a tree staged from
+# another worktree before may have left newer objects, which make would
+# otherwise keep.
+rsync -rlpD --checksum --delete \
 	--include='/Kbuild' --include='/Kconfig' \
 	--include='/drivers/***' --include='/include/***' \
 	--include='/kunit/***' --exclude='*' \

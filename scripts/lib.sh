@@ -31,13 +31,15 @@ build_dir() {
 
 # stage_sources DEST PATH...: copy the project's files (tracked, and
 # untracked but not ignored: no build products) under PATHs to DEST.
-# Unchanged files keep their times, so a build there is incremental.
+# Unchanged files are left alone, so a build there is incremental; a
+# changed one gets the time of the copy (not the source's: objects built
+# from another worktree's copy may be newer than it).
 stage_sources() {
 	local dest=$1
 	shift
 	mkdir -p "$dest"
 	(cd "$top" && git ls-files -co --exclude-standard -- "$@") |
-		rsync -a --checksum --delete-missing-args --files-from=- "$top/" "$dest/"
+		rsync -rlpD --checksum --delete-missing-args --files-from=- "$top/" "$dest/"
 }
 
 # verify_fragment FRAGMENT CONFIG: every CONFIG_X=v and "# CONFIG_X is not
