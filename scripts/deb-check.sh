@@ -44,7 +44,7 @@ fail() { echo "FAIL: deb/$1: $2"; failed=1; }
 log() { echo "deb-check: $*" >&2; }
 tail_log() { tail -n "${2:-25}" "$1" | sed 's/^/    /' >&2; }
 
-version=$(sed -n 's/^#define VMEM_VERSION "\(.*\)"$/\1/p' "$top/drivers/vmem_main.c")
+version=$(sed -n 's/^#define VMEM_VERSION "\(.*\)"$/\1/p' "$top/drivers/vmem_virtio.c")
 arch=$(dpkg --print-architecture)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmem-deb-check.XXXXXX")
@@ -169,7 +169,7 @@ dpkg-deb -c "$dkms_deb" > "$tmp/dkms.list"
 dpkg-deb -c "$tools_deb" > "$tmp/tools.list"
 s="usr/src/virtio-mem-$version"
 why=
-for p in dkms.conf Makefile Kbuild Kconfig drivers/vmem_main.c \
+for p in dkms.conf Makefile Kbuild Kconfig drivers/vmem_virtio.c \
 	drivers/vmem_engine.c include/vmem_compat.h include/vmem_trace.h; do
 	has "$tmp/dkms.list" '^-rw-r--r--' "$s/$p" || why+=" no $s/$p;"
 done

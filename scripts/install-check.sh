@@ -49,7 +49,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmem-install-check.XXXXXX")
 # dkms runs as root: what it leaves in $tmp may be root's.
 trap 'rm -rf "$tmp" 2>/dev/null || as_root rm -rf "$tmp"' EXIT
 
-version=$(sed -n 's/^#define VMEM_VERSION "\(.*\)"$/\1/p' "$top/drivers/vmem_main.c")
+version=$(sed -n 's/^#define VMEM_VERSION "\(.*\)"$/\1/p' "$top/drivers/vmem_virtio.c")
 
 # First word of a module's vermagic.
 vermagic() { modinfo -F vermagic "$1" 2>/dev/null | awk '{ print $1 }'; }
@@ -397,7 +397,7 @@ check_intree() {
 	# A thin archive names its members by path (relative to where ar runs).
 	list=$(cd "$intree_out" && ar t drivers/virtio/built-in.a 2>/dev/null)
 	why=
-	for o in drivers/vmem_main.o drivers/vmem_engine.o kunit/vmem_engine_test.o; do
+	for o in drivers/vmem_virtio.o drivers/vmem_engine.o kunit/vmem_engine_test.o; do
 		grep -qE "(^|/)drivers/virtio/virtio_mem/${o%.o}\.o\$" <<< "$list" ||
 			why="$why $o"
 	done
