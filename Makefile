@@ -55,6 +55,8 @@ KVER_SH = kver=$$(sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
 
 .PHONY: all modules install clean setup check kunit qemu-test run test bench soak
 
+all: modules
+
 # make deb: virtio-mem-dkms_<version>_all.deb and virtio-mem-tools_<version>_
 # <arch>.deb into DEB_OUT (debian/, dpkg-buildpackage -b -us -uc on a copy
 # of the checkout); scripts/deb-check.sh checks them.
@@ -62,8 +64,6 @@ DEB_OUT ?= dist
 .PHONY: deb
 deb:
 	@scripts/deb-check.sh build '$(DEB_OUT)'
-
-all: modules
 
 modules:
 	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m modules
@@ -97,6 +97,12 @@ $(MEMFILL): tools/memfill.c
 	$(CC) -static -O2 -Wall -Wextra -o $@ $<
 
 # Static guest helper of the sysfs poll() test.
+# Static guest workload: keeps pages pinned with vmsplice().
+VMSPLICE_PIN := tools/vmsplice_pin
+$(VMSPLICE_PIN): tools/vmsplice_pin.c
+	@$(SETUP) packages
+	$(CC) -static -O2 -Wall -Wextra -o $@ $<
+
 POLLWAIT := tools/qemu/pollwait
 $(POLLWAIT): tools/qemu/pollwait.c
 	@$(SETUP) packages
@@ -108,7 +114,7 @@ $(VMEMCTL): $(wildcard tools/vmemctl/*.c tools/vmemctl/*.h)
 	@$(SETUP) packages
 	$(MAKE) -C tools/vmemctl
 
-qemu-test: modules $(MEMFILL) $(POLLWAIT) $(VMEMCTL)
+qemu-test: modules $(MEMFILL) $(VMSPLICE_PIN) $(POLLWAIT) $(VMEMCTL)
 	@KERNEL='$(KERNEL)' scripts/qemu-test.sh
 
 soak: modules $(MEMFILL)
@@ -126,5 +132,5 @@ test:
 
 clean:
 	@$(KDIR_SH); $(MAKE) -C "$$kdir" M=$(CURDIR) CONFIG_VIRTIO_MEM=m clean
-	rm -f $(MEMFILL) $(POLLWAIT)
+	rm -f $(MEMFILL) $(VMSPLICE_PIN) $(POLLWAIT)
 	$(MAKE) -C tools/vmemctl clean

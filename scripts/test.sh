@@ -37,7 +37,7 @@ stage() {
 
 stage check scripts/check.sh
 stage kunit scripts/kunit.sh
-stage build make -s modules tools/memfill tools/qemu/pollwait \
+stage build make -s modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait \
 	tools/vmemctl/vmemctl
 
 # Under TCG a guest mostly waits (for the device, for a settle time), so

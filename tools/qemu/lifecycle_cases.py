@@ -144,19 +144,27 @@ def rmmod_with_plugged(g):
 
 
 def try_suspend(g):
-    """A suspend to idle that stops after the devices' suspend and resume
-    callbacks (pm_test=devices): our freeze and restore run for real."""
-    g.vm.sh("echo devices > /sys/power/pm_test")
-    rcode, out = g.vm.run("echo freeze > /sys/power/state", timeout=120)
+    """A suspend to RAM (ACPI S3: the host resets the VM at wake-up) that
+    stops after the devices' suspend and resume callbacks
+    (pm_test=devices): our freeze and restore run for real."""
+    check("deep" in g.vm.read_file("/sys/power/mem_sleep"),
+          "no suspend to RAM (deep) offered: %s" %
+          g.vm.read_file("/sys/power/mem_sleep"))
+    g.vm.sh("echo devices > /sys/power/pm_test; "
+            "echo deep > /sys/power/mem_sleep")
+    rcode, out = g.vm.run("echo mem > /sys/power/state", timeout=120)
+    g.vm.sh("echo none > /sys/power/pm_test")
     return rcode, out
 
 
 @case("suspend_refused_then_resumed", group="movable",
       needs=("CONFIG_SUSPEND",))
 def suspend_refused_then_resumed(g):
-    """Suspend with memory plugged is refused (no PERSISTENT_SUSPEND in
-    QEMU 7.2); with nothing plugged it goes through, and after resume
-    the driver plugs and unplugs again (virtqueue set up anew)."""
+    """Suspend to RAM with memory plugged is refused (no
+    PERSISTENT_SUSPEND in QEMU 7.2, and the wake-up resets the VM); with
+    nothing plugged it goes through, and after resume the driver plugs and
+    unplugs again (virtqueue set up anew). Suspend-to-idle, which resets
+    nothing, is correctness_cases.suspend_to_idle_plugged."""
     ops.resize(g, 512 * MiB)
     rcode, out = try_suspend(g)
     check(rcode != 0, "suspend with 512 MiB plugged was not refused")

@@ -22,6 +22,8 @@ appear, and are no complaint for it).
 
 import copy
 import os
+
+import kmods
 from dataclasses import dataclass, field
 
 from qemu_trace import TRACE_USABLE
@@ -29,6 +31,7 @@ from vmconfig import MemDevice, VMConfig
 
 # The static guest tools (make builds them), where the guest has them.
 MEMFILL = "/bin/memfill"
+VMSPLICE_PIN = "/bin/vmsplice_pin"
 POLLWAIT = "/bin/pollwait"
 VMEMCTL = "/bin/vmemctl"
 
@@ -54,6 +57,8 @@ class Shape:
     tools: bool = False             # memfill, pollwait, vmemctl in /bin
     files: object = None            # () -> {guest path: host path}
     trace: tuple = (TRACE_USABLE,)  # QEMU trace events
+    qemu_args: tuple = ()           # more QEMU arguments (other devices)
+    modules: tuple = ()             # guest modules to load, if not built in
 
 
 CASES = []
@@ -107,13 +112,24 @@ def guest_config(group, args):
     files = {}
     if s.tools:
         files[MEMFILL] = args.memfill
+        pin = os.path.join(os.path.dirname(os.path.abspath(args.memfill)),
+                           "vmsplice_pin")
+        if os.path.exists(pin):
+            files[VMSPLICE_PIN] = pin
         files[POLLWAIT] = args.pollwait
         if os.path.exists(args.vmemctl):
             files[VMEMCTL] = args.vmemctl
     if s.files:
         files.update(s.files())
+    mods = kmods.to_load(args.moddir, list(s.modules)) if args.moddir else []
+    # Debian 13 onlines hot-added memory by default, Debian 12 does not:
+    # a shape that says nothing gets the same (offline) on every kernel.
+    append = s.append
+    if "memhp_default_state=" not in append:
+        append = (append + " memhp_default_state=offline").strip()
     return VMConfig(kernel=args.kernel, moddir=args.moddir, ko=args.ko,
                     module=s.module, trace=list(s.trace),
-                    keep_workdir=args.keep, append=s.append,
+                    qemu_args=list(s.qemu_args), extra_modules=mods,
+                    keep_workdir=args.keep, append=append,
                     numa_nodes=s.numa_nodes, extra_files=files,
                     devices=copy.deepcopy(s.devices))

@@ -1,0 +1,329 @@
+# SPDX-License-Identifier: GPL-2.0
+"""
+Cases of the QEMU suite where Linux's memory core is strict: the order
+alignment of what the driver frees into the buddy, another driver's
+PageOffline pages (a virtio-balloon), pages pinned by vmsplice() while
+the host resizes, rmmod while the device answers BUSY, the region's
+exclusive resource (/dev/mem, /proc/iomem), and hibernation and suspend.
+Each takes a Guest (testguest.py).
+"""
+
+import re
+import time
+
+import guestops as ops
+import vmtest
+from qcheck import check
+from registry import VMSPLICE_PIN, case, shape
+from shapes import MOVABLE
+from units import GiB, MiB, fmt_size
+
+TRACEFS = "/sys/kernel/tracing"
+PAGE = 4096
+# /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h).
+KPF_BUDDY = 1 << 10
+MAX_ORDER = 10                  # x86: 4 MiB chunks, on 6.1 and 6.12
+
+# Beside the virtio-mem device, a virtio-balloon (libvirt adds one by
+# default), its driver loaded.
+shape("balloon", region=8 * GiB, block=2 * MiB, append=MOVABLE,
+      tools=True, qemu_args=("-device", "virtio-balloon-pci,id=balloon0"),
+      modules=("virtio_balloon",))
+
+
+def dev_region(g):
+    q = g.vm.query_memory_devices()["vm0"]
+    return q["memaddr"], q["max-size"]
+
+
+def tracefs(g):
+    g.vm.sh("mountpoint -q %s || mount -t tracefs nodev %s" %
+            (TRACEFS, TRACEFS))
+
+
+def trace_frees(g, start, end):
+    """Trace every page freed into [@start, @end) with its order."""
+    tracefs(g)
+    ev = "%s/events/kmem/mm_page_free" % TRACEFS
+    g.vm.sh("echo 0 > %s/tracing_on; echo 8192 > %s/buffer_size_kb; "
+            "echo > %s/trace; echo 'pfn >= %d && pfn < %d' > %s/filter; "
+            "echo 1 > %s/enable; echo 1 > %s/tracing_on" %
+            (TRACEFS, TRACEFS, TRACEFS, start // PAGE, end // PAGE, ev, ev,
+             TRACEFS))
+
+
+def traced_frees(g):
+    """(pfn, order) of the frees traced since trace_frees()."""
+    ev = "%s/events/kmem/mm_page_free" % TRACEFS
+    g.vm.sh("echo 0 > %s/tracing_on; echo 0 > %s/enable" % (TRACEFS, ev))
+    out = g.vm.sh("cat %s/trace" % TRACEFS)
+    return [(int(m.group(1), 16 if m.group(1).startswith("0x") else 10),
+             int(m.group(2)))
+            for m in re.finditer(r"mm_page_free: .*pfn=(0x[0-9a-f]+|\d+) "
+                                 r"order=(\d+)", out)]
+
+
+def kpageflags(g, pfn, n):
+    """The /proc/kpageflags words of @n pages from @pfn."""
+    out = g.vm.sh("od -A n -t x8 -v -j %d -N %d /proc/kpageflags" %
+                  (pfn * 8, n * 8))
+    return [int(w, 16) for w in out.split()]
+
+
+def buddy_heads_aligned(g, pfn, n):
+    """
+    Every free-block head (KPF_BUDDY) in [@pfn, @pfn + @n) sits on an
+    alignment that fits its order. kpageflags tells no order: a head's
+    order is at least that of the largest power of two up to the next
+    page with a flag (the tail pages of a free block have none).
+    """
+    flags = kpageflags(g, pfn, n)
+    heads = [i for i, f in enumerate(flags) if f & KPF_BUDDY]
+    bad = []
+    for k, i in enumerate(heads):
+        nxt = next((j for j in range(i + 1, len(flags)) if flags[j]),
+                   len(flags))
+        order = min(MAX_ORDER, (nxt - i).bit_length() - 1)
+        if (pfn + i) % (1 << order):
+            bad.append("pfn %#x: free block of order %d at least, "
+                       "misaligned" % (pfn + i, order))
+    return heads, bad
+
+
+@case("aligned_buddy_frees", group="movable")
+def aligned_buddy_frees(g):
+    """
+    256 MiB movable, down to 250 and back: the subblocks that come back
+    (61-63 of the top memory block) go to the buddy in naturally aligned
+    chunks. Every free traced in the region has pfn % 2^order == 0, and
+    every free-block head of the top memory block fits its order.
+    """
+    addr, _size = dev_region(g)
+    top = addr + 128 * MiB              # the second (top) memory block
+    ops.resize(g, 256 * MiB)
+    ops.resize(g, 250 * MiB)
+    trace_frees(g, addr, addr + 256 * MiB)
+    ops.resize(g, 256 * MiB)
+    frees = traced_frees(g)
+    check(frees, "no page freed into the region was traced")
+    bad = [(p, o) for p, o in frees if p % (1 << o)]
+    check(not bad, "misaligned frees (pfn, order): %s" % bad[:8])
+    heads, bad = buddy_heads_aligned(g, top // PAGE, 128 * MiB // PAGE)
+    check(not bad, "; ".join(bad[:4]))
+    print("  %d frees traced, orders %s; %d free blocks in the top memory "
+          "block, all aligned" % (len(frees),
+                                  sorted({o for _p, o in frees}), len(heads)))
+    ops.selfcheck(g, "after 256 -> 250 -> 256 MiB")
+    ops.resize(g, 0)
+
+
+def balloon(g, target):
+    """Ask the balloon for a guest of @target bytes; wait until it is."""
+    g.vm.qmp.cmd("balloon", value=target)
+    t0 = time.monotonic()
+    while True:
+        actual = g.vm.qmp.cmd("query-balloon")["actual"]
+        if actual == target:
+            return
+        check(time.monotonic() - t0 < 120, "balloon at %s, asked for %s" %
+              (fmt_size(actual), fmt_size(target)))
+        time.sleep(0.5)
+
+
+def tasks_in(g, func):
+    """Tasks whose kernel stack shows @func now."""
+    out = g.vm.sh("for s in /proc/[0-9]*/stack; do grep -q '%s' $s "
+                  "2>/dev/null && echo ${s%%/stack}; done; true" % func)
+    return out.split()
+
+
+@case("balloon_shrink", group="balloon")
+def balloon_shrink(g):
+    """
+    The balloon's pages are PageOffline too, movable, with their own
+    reference, and they land in our ZONE_MOVABLE blocks. Inflated by
+    512 MiB, the guest still shrinks from 2 GiB to 512 MiB: the driver
+    never drops a reference that is not its own (that made the offline
+    loop for ever), and nothing sits in offline_pages.
+    """
+    ram = g.vm.qmp.cmd("query-balloon")["actual"]
+    ops.resize(g, 2 * GiB)
+    balloon(g, ram - 512 * MiB)
+    print("  balloon inflated by 512 MiB", flush=True)
+    t0 = time.monotonic()
+    ops.resize(g, 512 * MiB, timeout=120)
+    print("  shrunk to 512 MiB in %.1f s with the balloon inflated" %
+          (time.monotonic() - t0))
+    check(not tasks_in(g, "offline_pages"), "tasks in offline_pages: %s" %
+          tasks_in(g, "offline_pages"))
+    balloon(g, ram)
+    ops.selfcheck(g, "balloon")
+    ops.resize(g, 0)
+
+
+def pin_start(g, mib):
+    pid = g.vm.sh("%s %d > /tmp/pin.log 2>&1 & echo $!" %
+                  (VMSPLICE_PIN, mib)).split()[-1]
+    t0 = time.monotonic()
+    while "ready" not in g.vm.sh("cat /tmp/pin.log"):
+        check(time.monotonic() - t0 < 60, "vmsplice_pin not ready: %s" %
+              g.vm.sh("cat /tmp/pin.log"))
+        time.sleep(0.5)
+    return pid
+
+
+@case("vmsplice_pinned", group="movable")
+def vmsplice_pinned(g):
+    """
+    A process keeps pinning fresh pages with vmsplice() (a reference held
+    for as long as the data sits in a pipe nobody reads) under the
+    checksummed load, while the host cycles the size. Every resize ends,
+    at its target or short with a reason, within a bound; no task is ever
+    left in offline_pages; no byte is corrupted.
+    """
+    check(g.vm.run("test -x " + VMSPLICE_PIN)[0] == 0,
+          "%s missing (make tools/vmsplice_pin)" % VMSPLICE_PIN)
+    ops.resize(g, 3 * GiB)
+    fill = ops.memfill_start(g, mib=1024)
+    pin = pin_start(g, 256)
+    reached = short = 0
+    for target in (2 * GiB, 3 * GiB, 1536 * MiB, 3 * GiB, 1 * GiB, 3 * GiB):
+        g.set_requested("vm0", target, 2 * MiB)
+        ok, size, a = ops.wait_decided(g, target, timeout=180.0)
+        stuck = tasks_in(g, "offline_pages")
+        check(not stuck, "target %s: tasks in offline_pages: %s" %
+              (fmt_size(target), stuck))
+        if ok:
+            reached += 1
+        else:
+            short += 1
+        print("  %-8s %s (plugged %s, state %r)" %
+              (fmt_size(target), "reached" if ok else "left short",
+               fmt_size(size), a.get("state")), flush=True)
+        ops.memfill_alive(g, fill, "vmsplice_pinned")
+    g.vm.sh("kill %s" % pin)
+    ops.memfill_stop(g, fill)
+    check(reached >= 3, "only %d of 6 targets reached with the pins "
+          "moving" % reached)
+    ops.selfcheck(g, "vmsplice")
+    ops.resize(g, 0, timeout=ops.RETRY_WAIT + 60)
+
+
+def migration_start(g):
+    """A migration that runs for long (QEMU answers BUSY meanwhile)."""
+    g.vm.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1})
+    g.vm.qmp.cmd("migrate", uri="exec:cat > /dev/null")
+    t0 = time.monotonic()
+    while g.vm.qmp.cmd("query-migrate").get("status") != "active":
+        check(time.monotonic() - t0 < 30, "migration did not start: %s" %
+              g.vm.qmp.cmd("query-migrate"))
+        time.sleep(0.3)
+
+
+def migration_cancel(g):
+    g.vm.qmp.cmd("migrate_cancel")
+    t0 = time.monotonic()
+    while g.vm.qmp.cmd("query-migrate").get("status") not in (
+            "cancelled", "completed", "failed"):
+        check(time.monotonic() - t0 < 60, "migration did not end")
+        time.sleep(0.3)
+
+
+@case("rmmod_device_busy", group="offline")
+def rmmod_device_busy(g):
+    """
+    rmmod while the device answers BUSY to everything (QEMU during a
+    migration), with 832 MiB plugged in offline blocks, the last one in
+    part. The driver removes every offline block whatever the device
+    says; onlining every memory block afterwards gives Linux no more
+    memory than the device has plugged.
+    """
+    ops.resize(g, 832 * MiB, online=False)
+    base = g.vm.meminfo()["MemTotal"]
+    migration_start(g)
+    try:
+        rc, out = g.vm.run("rmmod virtio_mem", timeout=120)
+        check(rc == 0, "rmmod failed: %s" % out.strip())
+        plugged = g.vm.query_memory_devices()["vm0"]["size"]
+        n = ops.online_all(g)
+        grown = g.vm.meminfo()["MemTotal"] - base
+        print("  rmmod with BUSY: %d memory blocks left to online, "
+              "MemTotal grew by %s, QMP plugged %s" %
+              (n, fmt_size(grown), fmt_size(plugged)))
+        check(grown <= plugged, "onlining after rmmod gave Linux %s, the "
+              "device has %s plugged" % (fmt_size(grown), fmt_size(plugged)))
+        check(n == 0, "%d memory blocks of the region left added" % n)
+    finally:
+        migration_cancel(g)
+    g.vm.sh("insmod " + vmtest.GUEST_KO["ours"])
+    ops.resize(g, 0, online=False)
+
+
+@case("iomem_exclusive", group="movable")
+def iomem_exclusive(g):
+    """
+    The region is the device's in /proc/iomem, as exclusive System RAM:
+    /dev/mem refuses even its unplugged part.
+    """
+    addr, size = dev_region(g)
+    ops.resize(g, 2 * GiB)
+    ops.resize(g, 1 * GiB)
+    name = ops.device_name(g)
+    iomem = g.vm.sh("cat /proc/iomem")
+    want = "%x-%x : %s" % (addr, addr + size - 1, name)
+    check(want in iomem, "no %r in /proc/iomem:\n%s" % (want, iomem))
+    unplugged = addr + 3 * GiB // 2
+    rc, out = g.vm.run("dd if=/dev/mem of=/dev/null bs=4096 count=1 "
+                       "skip=%d" % (unplugged // 4096))
+    check(rc != 0, "/dev/mem read unplugged memory at %#x: %s" %
+          (unplugged, out.strip()))
+    print("  /proc/iomem: %s; /dev/mem at %#x: %s" %
+          (want, unplugged, out.strip().splitlines()[-1] if out.strip()
+           else "refused"))
+    ops.resize(g, 0)
+
+
+@case("hibernation_refused", group="movable",
+      needs=("CONFIG_HIBERNATION",),
+      expects=("hibernation refused",))
+def hibernation_refused(g):
+    """
+    A hibernated VM boots anew with nothing plugged: hibernation is
+    refused while memory is plugged, and goes ahead (as far as the test
+    mode takes it) with none.
+    """
+    g.vm.sh("echo devices > /sys/power/pm_test")
+    ops.resize(g, 512 * MiB)
+    rc, out = g.vm.run("echo disk > /sys/power/state", timeout=120)
+    check(rc != 0, "hibernation with 512 MiB plugged was not refused")
+    ops.wait_log(g, r"hibernation refused: 536870912 bytes plugged")
+    ops.resize(g, 0)
+    rc, out = g.vm.run("echo disk > /sys/power/state", timeout=300)
+    check("hibernation refused" not in out,
+          "hibernation refused with nothing plugged: %s" % out.strip())
+    g.vm.sh("echo none > /sys/power/pm_test")
+    ops.resize(g, 256 * MiB)
+    ops.resize(g, 0)
+
+
+@case("suspend_to_idle_plugged", group="movable",
+      needs=("CONFIG_SUSPEND",))
+def suspend_to_idle_plugged(g):
+    """
+    Suspend-to-idle keeps the VM powered, so it goes ahead with memory
+    plugged: the devices' suspend and resume run for real
+    (pm_test=devices), the memory is still plugged afterwards, and the
+    checksummed load finds every byte.
+    """
+    ops.resize(g, 512 * MiB)
+    fill = ops.memfill_start(g, mib=256)
+    g.vm.sh("echo devices > /sys/power/pm_test")
+    rc, out = g.vm.run("echo freeze > /sys/power/state", timeout=120)
+    g.vm.sh("echo none > /sys/power/pm_test")
+    check(rc == 0, "suspend-to-idle with 512 MiB plugged: %s" % out.strip())
+    ops.wait_log(g, r"resumed: request queue set up again")
+    check(g.vm.query_memory_devices()["vm0"]["size"] == 512 * MiB,
+          "plugged size changed across suspend-to-idle")
+    ops.memfill_stop(g, fill)
+    ops.resize(g, 1 * GiB)
+    ops.resize(g, 0)
