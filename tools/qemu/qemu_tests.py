@@ -42,6 +42,7 @@ import lifecycle_cases  # noqa: E402,F401
 import scale_cases  # noqa: E402,F401
 import resize_cases  # noqa: E402,F401
 import observe_cases  # noqa: E402,F401
+import load_cases  # noqa: E402,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
