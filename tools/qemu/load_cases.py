@@ -109,14 +109,20 @@ def online_kernel_under_load(g):
     check(corrupt == 0, "%d bytes corrupted" % corrupt)
     check(after[0] > before[0], "memfill finished no pass while memory "
           "was resized")
+    kernel_zone_to_zero(g)
+
+
+def kernel_zone_to_zero(g):
+    """
+    0 with the load gone: a kernel zone may still hold unmovable pages
+    (slab, page tables) that keep a block from going. The driver must say
+    so, and what stays must be online kernel memory.
+    """
     q = g.vm.query_memory_devices()["vm0"]
     g.set_requested("vm0", 0, q["block-size"])
     reached, size, a = wait_decided(g, 0, timeout=guestops.RETRY_WAIT + 60)
     books_match(g)
     selfcheck(g, "0")
-    # With the load gone, a kernel zone may still hold unmovable pages
-    # (slab, page tables) that keep a block from going: the driver must
-    # say so, and what stays must be online kernel memory.
     if not reached:
         check(a.get("state", "").startswith("retrying") and
               attr(a, "plugged_online_kernel") == size,
