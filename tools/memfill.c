@@ -227,7 +227,9 @@ int main(int argc, char **argv)
 	if (hole_mib) {
 		s.hole = (uint64_t)hole_mib << 20 >> 12;
 		for (pg = s.hole; pg < s.pages; pg += 2 * s.hole) {
-			n = s.pages - pg < s.hole ? s.pages - pg : s.hole;
+			n = s.hole;
+			if (pg + n > s.pages)
+				n = s.pages - pg;
 			if (madvise(s.mem + pg * PAGE, n * PAGE, MADV_DONTNEED)) {
 				fprintf(stderr, "memfill: madvise: %s\n",
 					strerror(errno));
