@@ -6,7 +6,7 @@
  * byte. Built static: the test guests have no libc.
  *
  *   memfill [-m MIB | -p PERCENT] [-s SEED] [-i INTERVAL_MS]
- *           [-r REWRITE_PERCENT] [-X]
+ *           [-r REWRITE_PERCENT] [-F HOLE_MIB] [-X]
  *
  * -m fills MIB mebibytes, -p PERCENT of MemAvailable (default -p 70).
  * After the fill it prints "memfill: ready bytes=<n>". SIGUSR1 prints
@@ -14,7 +14,11 @@
  * SIGTERM or SIGINT ends it after one last full pass with
  * "memfill: done passes=<n> verified=<bytes> corrupt=<bytes>", exit 0 if
  * no byte was corrupted, else 1. Exit 2: it could not start. -X flips
- * one byte after the fill, to prove the check can fail.
+ * one byte after the fill, to prove the check can fail. -F gives every
+ * other HOLE_MIB back after the fill (madvise MADV_DONTNEED): what it
+ * keeps is spread over all the memory it touched, so that every memory
+ * block holds pages that must be migrated; "ready bytes=" then counts
+ * the bytes kept.
  */
 #include <errno.h>
 #include <signal.h>
@@ -108,15 +112,24 @@ struct state {
 	unsigned char *mem;
 	uint32_t *gen;		/* expected generation per page */
 	uint64_t pages;
+	uint64_t hole;		/* -F: pages per chunk; odd chunks given back */
 	uint64_t passes, verified, corrupt;
 	int reported;		/* first corruption reported */
 };
+
+/* Whether page @pg is held (not in a chunk -F gave back). */
+static int held(const struct state *s, uint64_t pg)
+{
+	return !s->hole || !((pg / s->hole) & 1);
+}
 
 static void verify_all(struct state *s)
 {
 	uint64_t pg, bad;
 
 	for (pg = 0; pg < s->pages; pg++) {
+		if (!held(s, pg))
+			continue;
 		bad = check_page((uint64_t *)(s->mem + pg * PAGE), pg,
 				 s->gen[pg]);
 		s->verified += PAGE;
@@ -146,12 +159,13 @@ static void report(const struct state *s, const char *what)
 int main(int argc, char **argv)
 {
 	unsigned long mib = 0, percent = 70, interval = 1000, rewrite = 10;
+	unsigned long hole_mib = 0;
 	struct state s = { 0 };
 	uint64_t pg, bytes, n, r;
 	struct sigaction sa;
 	int opt, flip = 0;
 
-	while ((opt = getopt(argc, argv, "m:p:s:i:r:X")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:s:i:r:F:X")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = strtoul(optarg, NULL, 0);
@@ -168,12 +182,15 @@ int main(int argc, char **argv)
 		case 'r':
 			rewrite = strtoul(optarg, NULL, 0);
 			break;
+		case 'F':
+			hole_mib = strtoul(optarg, NULL, 0);
+			break;
 		case 'X':
 			flip = 1;
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-m MIB | -p PCT] [-s SEED] %s\n",
-				argv[0], "[-i MS] [-r PCT] [-X]");
+				argv[0], "[-i MS] [-r PCT] [-F MIB] [-X]");
 			return 2;
 		}
 	}
@@ -205,8 +222,23 @@ int main(int argc, char **argv)
 
 	for (pg = 0; pg < s.pages; pg++)
 		fill_page((uint64_t *)(s.mem + pg * PAGE), pg, 0);
-	if (flip)
-		s.mem[bytes / 2] ^= 0x5a;
+	if (flip)		/* page 0 is held, with or without -F */
+		s.mem[hole_mib ? PAGE / 2 : bytes / 2] ^= 0x5a;
+	if (hole_mib) {
+		s.hole = (uint64_t)hole_mib << 20 >> 12;
+		for (pg = s.hole; pg < s.pages; pg += 2 * s.hole) {
+			n = s.hole;
+			if (pg + n > s.pages)
+				n = s.pages - pg;
+			if (madvise(s.mem + pg * PAGE, n * PAGE, MADV_DONTNEED)) {
+				fprintf(stderr, "memfill: madvise: %s\n",
+					strerror(errno));
+				return 2;
+			}
+		}
+		for (pg = 0, bytes = 0; pg < s.pages; pg++)
+			bytes += held(&s, pg) ? PAGE : 0;
+	}
 	printf("memfill: ready bytes=%llu\n", (unsigned long long)bytes);
 	fflush(stdout);
 
@@ -221,6 +253,8 @@ int main(int argc, char **argv)
 			r ^= r >> 7;
 			r ^= r << 17;
 			pg = r % s.pages;
+			if (!held(&s, pg))
+				continue;
 			fill_page((uint64_t *)(s.mem + pg * PAGE), pg,
 				  ++s.gen[pg]);
 		}

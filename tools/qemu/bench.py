@@ -17,12 +17,21 @@ STATE, and non-ACK replies) from QEMU's trace events, whose timestamps
 also show where the time goes (first request, span of the requests,
 last request -> done).
 
+Three workloads run the same sequence with both drivers (bench_load.py):
+idle, busy (a live process holds half of the plugged memory from the
+sequence's peak on) and fragmented (a process fills 90% of the memory and
+gives every other 16 MiB back). Each is reported on its own: per step the
+median of --repeat runs (default 3) with the spread (min-max) beside it,
+R where a wait without any device request (a retry timer) took most of a
+run's time.
+
     python3 tools/qemu/bench.py --kernel K --moddir M --ko virtio_mem.ko
         [--repeat N] [--sequence 0,1G,4G,512M,0] [--only ours|stock]
+        [--workload idle,busy,fragmented]
 
-The timings are wall-clock times of an emulated (TCG) machine on a shared
-host: other guests running at the same time make them noisy.  Use
---repeat to get medians.
+The timings are wall-clock times of an emulated (TCG) machine: other
+guests or builds running at the same time make them noisy. Run it with
+nothing else on the machine.
 """
 
 import argparse
@@ -38,6 +47,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmtest  # noqa: E402
+import bench_load  # noqa: E402
 from bench_report import report  # noqa: E402
 from bench_run import run_guest  # noqa: E402
 from vmtest import fmt_size  # noqa: E402
@@ -59,8 +69,18 @@ def parse_sequence(text):
 def parser():
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     vmtest.common_args(p)
-    p.add_argument("--repeat", type=int, default=1,
-                   help="boot each driver N times (medians are reported)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="boot each driver N times per workload (3); "
+                   "medians and spreads are reported")
+    p.add_argument("--workload", default=",".join(bench_load.WORKLOADS),
+                   help="comma separated, of %s (all)" %
+                   ", ".join(bench_load.WORKLOADS))
+    p.add_argument("--memfill", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "memfill"),
+        help="the static guest workload (make tools/memfill)")
+    p.add_argument("--max-boot-mem", default="6G",
+                   help="a loaded guest needing more boot memory for the "
+                   "sequence's peak is skipped (6G)")
     p.add_argument("--sequence", default=DEFAULT_SEQUENCE,
                    help="requested sizes, the first at boot (default %s)" %
                    DEFAULT_SEQUENCE)
@@ -95,8 +115,17 @@ def parse_args():
         args.region = vmtest.parse_size(args.region)
         args.block_size = vmtest.parse_size(args.block_size)
         args.boot_mem = vmtest.parse_size(args.boot_mem)
+        args.max_boot_mem = vmtest.parse_size(args.max_boot_mem)
     except ValueError as e:
         p.error(str(e))
+    args.workloads = [w for w in args.workload.split(",") if w]
+    bad = [w for w in args.workloads if w not in bench_load.WORKLOADS]
+    if bad or not args.workloads:
+        p.error("--workload: %s: not among %s" %
+                (",".join(bad), ", ".join(bench_load.WORKLOADS)))
+    if set(args.workloads) - {"idle"} and not os.path.isfile(args.memfill):
+        p.error("--memfill %s: the loaded workloads need it (make "
+                "tools/memfill)" % args.memfill)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     if max(seq) > args.region:
@@ -136,9 +165,10 @@ def main():
     qver = subprocess.run(["qemu-system-x86_64", "--version"],
                           capture_output=True, text=True).stdout
     print("# bench: %s, region %s, block-size %s, boot memory %s, "
-          "%d run(s) per driver%s" %
+          "%d run(s) per driver and workload (%s)%s" %
           (" -> ".join(fmt_size(s) for s in seq), fmt_size(args.region),
            fmt_size(args.block_size), fmt_size(args.boot_mem), args.repeat,
+           ", ".join(args.workloads),
            (", append " + args.append) if args.append else ""))
     print("# kernel %s; %s" % (os.path.basename(args.kernel),
                                qver.splitlines()[0] if qver else "qemu ?"))
@@ -152,26 +182,37 @@ def main():
 
 def bench(args, modules, seq):
     print("# host: %d CPUs, load average %.2f (TCG: timings are noisy "
-          "when other guests run)" % (os.cpu_count(), os.getloadavg()[0]),
+          "when anything else runs)" % (os.cpu_count(), os.getloadavg()[0]),
           flush=True)
-    runs = []
+    runs, skipped = [], []
     t_start = time.monotonic()
-    for rep in range(args.repeat):
-        # Alternate the order so that drift of the host load hits both.
-        order = modules if rep % 2 == 0 else list(reversed(modules))
-        for m in order:
-            runs.append(run_guest(m, args, seq, rep))
-    loads = [v for r in runs for v in r["load"]]
+    for workload in args.workloads:
+        try:
+            bench_load.boot_mem(workload, seq, args)
+        except bench_load.Unfit as e:
+            print("# workload %s skipped: %s" % (workload, e), flush=True)
+            skipped.append(workload)
+            continue
+        for rep in range(args.repeat):
+            # Alternate the order so that drift of the host load hits both.
+            order = modules if rep % 2 == 0 else list(reversed(modules))
+            for m in order:
+                runs.append(run_guest(m, args, seq, rep, workload))
+    loads = [v for r in runs for v in r["load"]] or [os.getloadavg()[0]]
     print("# total %.0f s; host load average (1 min) between %.2f and %.2f "
           "during the runs" % (time.monotonic() - t_start, min(loads),
                                max(loads)))
-    report(runs, seq, args)
+    for workload in args.workloads:
+        if workload not in skipped:
+            report([r for r in runs if r["workload"] == workload], seq,
+                   args, workload, bench_load.describe(workload, seq, args))
     failed = [r for r in runs if r["error"] or r["console"]]
     if failed:
         print()
         for r in failed:
-            print("run %d %s: %s" % (r["rep"] + 1, r["module"],
-                                     r["error"] or r["console"]))
+            print("run %d %s, %s: %s" % (r["rep"] + 1, r["module"],
+                                         r["workload"],
+                                         r["error"] or r["console"]))
         return 1
     return 0
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The bench's report: the timing table, where the time goes, the summary."""
 
-from bench_stats import (collect, counts, med, spread, step_value,
-                         timeouts)
+from bench_stats import (RETRY_GAP, collect, counts, med, retry_bound,
+                         spread, step_value, timeouts)
 from units import MiB, fmt_size
 
 
@@ -18,25 +18,34 @@ def fmt_ratio(a, b, width=6):
 
 
 def time_cell(steps, key):
+    """Median, then (min-max) over the runs, then R if a retry timer
+    dominated one of them: 19 characters."""
     v = step_value(steps, key)
     to = timeouts(steps, key)
     if v is None:
-        return "%7s" % ("timeout" if to else "-")
-    return fmt_t(v) + ("*" if to else " ")
+        return "%-19s" % ("timeout" if to else "-")
+    sp = spread(steps, key)
+    cell = "%.2f%s" % (v, "*" if to else "")
+    if sp:
+        cell += " (%.2f-%.2f)" % sp
+    if key == "qmp" and retry_bound(steps):
+        cell += " R"
+    return "%-19s" % cell
 
 
-def report(runs, seq, args):
-    """The whole report of @runs over the sequence @seq."""
+def report(runs, seq, args, workload="idle", about=""):
+    """The whole report of @runs (of one workload) over the sequence @seq."""
     nsteps = len(seq) - 1
     ours = collect(runs, "ours", nsteps)
     stock = collect(runs, "stock", nsteps)
     label = ["%s -> %s" % (fmt_size(seq[i]), fmt_size(seq[i + 1]))
              for i in range(nsteps)]
     w = max(len(x) for x in label + ["step"])
+    print()
+    print("=== workload %s: %s" % (workload, about))
     legend(runs, args)
     table(label, w, ours, stock, args)
-    if args.repeat > 1:
-        spreads(label, w, ours, stock)
+    retry_notes(label, ours, stock)
     where_time(label, w, ours, stock)
     summary(seq, ours, stock)
 
@@ -66,16 +75,15 @@ def legend(runs, args):
 def table(label, w, ours, stock, args):
     """Per step: the qmp and mem times of both drivers, their requests."""
     nsteps = len(label)
-    hdr = ("%-*s | %7s %7s %6s | %7s %7s %6s | %-13s %-13s" %
-           (w, "step", "qmp", "", "", "mem", "", "", "requests", ""))
+    fmt = "%-*s | %-19s %-19s %6s | %-19s %-19s %6s | %-13s %-13s"
+    hdr = fmt % (w, "step", "qmp", "", "", "mem", "", "", "requests", "")
     print()
     print(hdr)
-    print("%-*s | %7s %7s %6s | %7s %7s %6s | %-13s %-13s" %
-          (w, "", "ours", "stock", "o/s", "ours", "stock", "o/s",
-           "ours", "stock"))
+    print(fmt % (w, "", "ours", "stock", "o/s", "ours", "stock", "o/s",
+                 "ours", "stock"))
     print("-" * len(hdr))
     for i in range(nsteps):
-        print("%-*s | %s %s %s | %s %s %s | %-13s %-13s" % (
+        print(fmt % (
             w, label[i],
             time_cell(ours[i], "qmp"), time_cell(stock[i], "qmp"),
             fmt_ratio(step_value(ours[i], "qmp"),
@@ -95,17 +103,20 @@ def table(label, w, ours, stock, args):
               % args.timeout)
 
 
-def spreads(label, w, ours, stock):
-    """Per step: min-max of each time over the runs."""
-    print()
-    print("Spread (min-max over the runs):")
+def retry_notes(label, ours, stock):
+    """The steps flagged R: a wait without any request dominated them."""
+    notes = []
     for i in range(len(label)):
-        print("  %-*s  ours qmp %-13s mem %-13s  stock qmp %-13s "
-              "mem %-13s" % (w, label[i],
-                             spread(ours[i], "qmp"),
-                             spread(ours[i], "mem"),
-                             spread(stock[i], "qmp"),
-                             spread(stock[i], "mem")))
+        for name, steps in (("ours", ours[i]), ("stock", stock[i])):
+            for gap, at, t, ksys in retry_bound(steps):
+                notes.append("  R %s, %s: %.2f s of its %.2f s without a "
+                             "device request (from %.2f s on), %.2f s of "
+                             "guest system time: a retry timer, not work" %
+                             (label[i], name, gap, t, at, ksys))
+    if notes:
+        print("Steps dominated by a wait of %.0f s or more without any "
+              "request nor kernel work:" % RETRY_GAP)
+        print("\n".join(notes))
 
 
 def where_time(label, w, ours, stock):

@@ -10,8 +10,10 @@ import statistics
 import threading
 import time
 
+import bench_load
 import vmtest
 from bench_trace import MARK_SYSFS, TRACE_EVENTS, attach_trace
+from registry import MEMFILL
 from units import MiB
 from vmtest import MemDevice, VMConfig, fmt_size
 
@@ -22,7 +24,9 @@ class StepTimeout(Exception):
 
 # Guest side of a step: poll MemTotal (the first line of /proc/meminfo)
 # until it is @want kB.  Only shell builtins run in the loop: "read -t" on a
-# FIFO nobody writes is the sleep, so polling forks nothing.
+# FIFO nobody writes is the sleep, so polling forks nothing. It also says
+# how much system time (USER_HZ ticks, all CPUs) the guest spent meanwhile:
+# a wait without device requests is work (migration) or a timer.
 GUEST_WAIT = r"""
 want=%(want)d
 f=/run/bench.fifo
@@ -30,12 +34,15 @@ f=/run/bench.fifo
 exec 3<>$f
 read -r up idle < /proc/uptime
 end=$((${up%%.*} + %(timeout)d))
+read -r c us ni sy rest < /proc/stat
+sys0=$sy
 i=0
 while :; do
 	read -r k v u < /proc/meminfo
 	if [ "$v" = "$want" ]; then
 		read -r -n 1 x < %(mark)s
-		echo "reached $v $i"
+		read -r c us ni sy rest < /proc/stat
+		echo "reached $v $i ksys $((sy - sys0))"
 		exit 0
 	fi
 	i=$((i + 1))
@@ -119,6 +126,9 @@ def run_step(vm, target, base_kb, args, memmap_on_memory=False):
         m = re.search(r"(reached|timeout) (\d*)", waiter.out)
         if m and m.group(2):
             res["mem_last"] = (int(m.group(2)) - base_kb) * 1024
+        m = re.search(r"ksys (\d+)", waiter.out)
+        if m:
+            res["ksys"] = int(m.group(1)) / 100.0     # USER_HZ
         if waiter.rc == 0:
             res["mem"] = waiter.t_done - t0
     return res
@@ -157,24 +167,33 @@ def settle_initial(vm, start, timeout):
         time.sleep(0.5)
 
 
-def run_guest(module, args, seq, rep):
-    """Boot one guest with @module and run the sequence; returns a run."""
+def guest_config(module, args, seq, workload):
+    """The guest of one run: the driver @module, booted for @workload."""
     # Beyond 16 GiB QEMU cannot reserve the region on a 24 GiB host.
     backend = {"reserve": "off"} if args.region > 16 * 1024 * MiB else {}
-    cfg = VMConfig(kernel=args.kernel, moddir=args.moddir, ko=args.ko,
-                   module=module, boot_mem=args.boot_mem,
-                   append=("memhp_default_state=online_movable " +
-                           args.append).strip(),
-                   trace=TRACE_EVENTS, qemu_args=["-msg", "timestamp=on"],
-                   boot_timeout=args.boot_timeout, keep_workdir=args.keep,
-                   devices=[MemDevice("vm0", block_size=args.block_size,
-                                      region_size=args.region,
-                                      requested_size=seq[0],
-                                      backend_props=backend)])
+    files = {MEMFILL: args.memfill} if workload != "idle" else {}
+    return VMConfig(kernel=args.kernel, moddir=args.moddir, ko=args.ko,
+                    module=module,
+                    boot_mem=bench_load.boot_mem(workload, seq, args),
+                    extra_files=files,
+                    append=("memhp_default_state=online_movable " +
+                            args.append).strip(),
+                    trace=TRACE_EVENTS, qemu_args=["-msg", "timestamp=on"],
+                    boot_timeout=args.boot_timeout, keep_workdir=args.keep,
+                    devices=[MemDevice("vm0", block_size=args.block_size,
+                                       region_size=args.region,
+                                       requested_size=seq[0],
+                                       backend_props=backend)])
+
+
+def run_guest(module, args, seq, rep, workload="idle"):
+    """Boot one guest with @module and run the sequence; returns a run."""
+    cfg = guest_config(module, args, seq, workload)
     run = {"module": module, "rep": rep, "steps": [], "error": None,
-           "boot": None, "load": [os.getloadavg()[0]], "console": None}
-    print("# [%d/%d] %s: booting" % (rep + 1, args.repeat, module),
-          flush=True)
+           "boot": None, "load": [os.getloadavg()[0]], "console": None,
+           "workload": workload}
+    print("# [%d/%d] %s, %s: booting" % (rep + 1, args.repeat, module,
+                                         workload), flush=True)
     try:
         with vmtest.VM(cfg) as vm:
             run["boot"] = vm.boot_time
@@ -206,7 +225,7 @@ def run_guest(module, args, seq, rep):
             except vmtest.KernelComplaint as kc:
                 run["console"] = str(kc).splitlines()[0]
                 print("#   %s" % run["console"], flush=True)
-    except (vmtest.VMError, StepTimeout) as e:
+    except (vmtest.VMError, StepTimeout, bench_load.Unfit) as e:
         run["error"] = str(e).splitlines()[0]
         print("#   error: %s" % str(e).strip().replace("\n", "\n#   "),
               flush=True)
@@ -215,9 +234,15 @@ def run_guest(module, args, seq, rep):
 
 
 def run_sequence(vm, run, seq, base_kb, offsets, args):
-    """Run the steps; stop at the first error or timeout."""
+    """
+    Run the steps; stop at the first error or timeout. The workload starts
+    as the sequence leaves its peak, and must live to the end.
+    """
+    pid = None
     for i, target in enumerate(seq[1:]):
         prev = seq[i]
+        if pid is None and prev == max(seq) and target < prev:
+            pid = bench_load.start(vm, run["workload"], prev)
         offsets.append(len(vm.trace_log()))
         r = run_step(vm, target, base_kb, args,
                      memmap_on_memory=run["module"] == "ours" and
@@ -233,6 +258,9 @@ def run_sequence(vm, run, seq, base_kb, offsets, args):
             # leftovers of this one.
             raise StepTimeout("step %s -> %s timed out" %
                               (fmt_size(prev), fmt_size(target)))
+        if not bench_load.alive(vm, pid):
+            raise StepTimeout("the %s workload was killed at %s" %
+                              (run["workload"], fmt_size(target)))
         time.sleep(args.settle)
 
 

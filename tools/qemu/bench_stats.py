@@ -47,7 +47,30 @@ def counts(steps):
 
 
 def spread(steps, key):
+    """(min, max) of @key over the runs, or None with fewer than two."""
     vals = [s[key] for s in steps if s[key] is not None]
     if len(vals) < 2:
-        return ""
-    return "%.3f-%.3f" % (min(vals), max(vals))
+        return None
+    return min(vals), max(vals)
+
+
+# Seconds without any device request that mean a timer, not work.
+RETRY_GAP = 1.0
+
+
+def retry_bound(steps):
+    """
+    The runs of one step whose time went mostly into a wait without any
+    device request and without kernel work in the guest (a retry timer,
+    not a migration): [(wait, when it began, step time, guest system
+    time)], the step time being when QEMU's size reached the target.
+    """
+    out = []
+    for s in steps:
+        tr, t, ksys = s.get("trace"), s["qmp"], s.get("ksys")
+        if not tr or t is None or ksys is None:
+            continue
+        gap = tr["max_gap"]
+        if gap >= RETRY_GAP and gap > t / 2 and ksys < gap / 2:
+            out.append((gap, tr["gap_at"], t, ksys))
+    return out

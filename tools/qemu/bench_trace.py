@@ -25,13 +25,15 @@ def parse_trace(text):
 def step_trace_stats(events, t0_wall, block_size, prev, target):
     """
     Counts and request timing of one step's trace events.  Times are
-    seconds relative to the step's qom-set (t0_wall).  Replaying the ACKed
+    seconds relative to the step's qom-set (t0_wall). max_gap is the
+    longest time without a request, gap_at where it began.  Replaying the ACKed
     requests from the size @prev gives "reached": when QEMU's size (the one
     query-memory-devices reports) became @target.
     """
     st = {k: 0 for k in REQUEST_EVENTS.values()}
     st.update(nack=0, bytes=0, first=None, last=None, n=0, dev=0.0,
-              reached=0.0 if prev == target else None, mark=None)
+              reached=0.0 if prev == target else None, mark=None,
+              max_gap=0.0, gap_at=None)
     size, pending = prev, None
     for ts, ev, args in events:
         rel = ts - t0_wall if ts is not None else None
@@ -47,6 +49,11 @@ def step_trace_stats(events, t0_wall, block_size, prev, target):
                 st["bytes"] += nb * block_size
             pending = (kind, nb * block_size, rel)
             if rel is not None:
+                # The longest wait without a request (from the qom-set on):
+                # where a retry timer shows.
+                since = st["last"] if st["last"] is not None else 0.0
+                if rel - since > st["max_gap"]:
+                    st["max_gap"], st["gap_at"] = rel - since, since
                 st["first"] = rel if st["first"] is None else st["first"]
                 st["last"] = rel
         elif ev == RESPONSE_EVENT:

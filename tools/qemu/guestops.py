@@ -358,3 +358,61 @@ def requests_since(g, mark, *kinds):
     reqs = qemu_trace.requests(qemu_trace.parse(g.vm.trace_log()[mark:]),
                                block)
     return [r for r in reqs if not kinds or r["kind"] in kinds]
+
+
+def shrink_plan(g, size, block):
+    """
+    Targets below @size (multiples of @block) for a guest under load:
+    [(target, required)]. Those free memory allows (half and four fifths
+    of what MemFree holds above the driver's reserve, 128 MiB and some
+    slack) must be reached while the load runs; 512 MiB (or one block)
+    and 0 are left to the guest's own figures (judge_short()).
+    """
+    mem = g.vm.meminfo()
+    room = mem["MemFree"] - reserve(mem["MemTotal"]) - 128 * MiB - \
+        KMEM_SLACK
+    check(room >= 2 * block, "memfill left %s to unplug: nothing to "
+          "test" % fmt_size(room))
+    plan = [(size - room // 2 // block * block, True),
+            (size - room * 4 // 5 // block * block, True)]
+    plan += [(t, False) for t in (max(block, 512 * MiB) // block * block,
+                                  0)]
+    out, last = [], size
+    for target, required in plan:
+        if target < last:
+            out.append((target, required))
+            last = target
+    print("  MemFree %s, room to unplug %s: %s" % (
+        fmt_size(mem["MemFree"]), fmt_size(room), ", ".join(
+            "%s%s" % (fmt_size(t), " (required)" if r else "")
+            for t, r in out)), flush=True)
+    return out
+
+
+def shrink_step(g, pid, target, required, block):
+    """
+    Ask for @target with memfill @pid running: a @required one must be
+    reached, another one reached or left short for a reason the guest's
+    figures confirm; then the books (total and range by range) and
+    memfill's life. Returns True if the target was reached.
+    """
+    q = g.vm.query_memory_devices()["vm0"]
+    g.set_requested("vm0", target, q["block-size"])
+    t0 = time.monotonic()
+    if required:
+        wait_for(g, target, timeout=240)
+        reached = True
+    else:
+        reached, size, a = wait_decided(g, target)
+        if not reached:
+            judge_short(g.vm, fmt_size(target), target, size, a,
+                                 block)
+    size, a = books_match(g)
+    selfcheck(g, fmt_size(target))
+    memfill_alive(g, pid, fmt_size(target))
+    print("  %-8s %s in %.1f s%s" % (
+        fmt_size(target), "reached" if reached else "left short",
+        time.monotonic() - t0, "" if reached else
+        ": plugged %s, free memory does not allow more, state %r" %
+        (fmt_size(size), a.get("state"))), flush=True)
+    return reached

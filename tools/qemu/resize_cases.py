@@ -11,10 +11,11 @@ Each takes a booted Guest (testguest.py).
 import time
 
 import guestops
+import qemu_trace
 from guestops import (RETRY_WAIT, attr, books_match, memfill_start,
                       memfill_stop, online_all, param, resize, selfcheck,
-                      views, wait_decided, wait_for, wait_state)
-from qcheck import check
+                      views, wait_for, wait_state)
+from qcheck import TestFailure, check
 from registry import case, shape
 from shapes import MOVABLE
 from vmtest import GUEST_KO, GiB, MiB, fmt_size
@@ -112,57 +113,6 @@ def unplug_online_off(g):
     selfcheck(g)
 
 
-def shrink_plan(g, size, block):
-    """
-    Targets below @size for a guest under load: [(target, required)].
-    Two the free memory allows (a third and two thirds of what MemFree
-    holds above the driver's reserve, 128 MiB and some slack) must be
-    reached while the load runs; 512 MiB and 0 are left to the guest's
-    own figures (guestops.judge_short()).
-    """
-    mem = g.vm.meminfo()
-    room = mem["MemFree"] - guestops.reserve(mem["MemTotal"]) - \
-        128 * MiB - guestops.KMEM_SLACK
-    check(room >= 3 * block, "memfill left %s to unplug: nothing to "
-          "test" % fmt_size(room))
-    plan = [(size - room // 3 // block * block, True),
-            (size - 2 * room // 3 // block * block, True),
-            (512 * MiB, False), (0, False)]
-    out = []
-    for target, required in plan:
-        if not out or target < out[-1][0]:
-            out.append((target, required))
-    print("  MemFree %s, room to unplug %s: %s" % (
-        fmt_size(mem["MemFree"]), fmt_size(room), ", ".join(
-            "%s%s" % (fmt_size(t), " (required)" if r else "")
-            for t, r in out)), flush=True)
-    return out
-
-
-def shrink_step(g, pid, target, required, block):
-    """One step of data_integrity; returns True if the target was reached."""
-    q = g.vm.query_memory_devices()["vm0"]
-    g.set_requested("vm0", target, q["block-size"])
-    t0 = time.monotonic()
-    if required:
-        wait_for(g, target, timeout=240)
-        reached = True
-    else:
-        reached, size, a = wait_decided(g, target)
-        if not reached:
-            guestops.judge_short(g.vm, fmt_size(target), target, size, a,
-                                 block)
-    size, a = books_match(g)
-    guestops.selfcheck(g, fmt_size(target))
-    guestops.memfill_alive(g, pid, fmt_size(target))
-    print("  %-8s %s in %.1f s%s" % (
-        fmt_size(target), "reached" if reached else "left short",
-        time.monotonic() - t0, "" if reached else
-        ": plugged %s, free memory does not allow more, state %r" %
-        (fmt_size(size), a.get("state"))), flush=True)
-    return reached
-
-
 @case("data_integrity", group="movable")
 def data_integrity(g):
     """Shrink in steps under a checksummed workload: the targets free
@@ -175,10 +125,10 @@ def data_integrity(g):
     resize(g, size)
     pid = memfill_start(g, 60)
     try:
-        plan = shrink_plan(g, size, block)
+        plan = guestops.shrink_plan(g, size, block)
         before = guestops.memfill_status(g, pid)
         for target, required in plan:
-            shrink_step(g, pid, target, required, block)
+            guestops.shrink_step(g, pid, target, required, block)
         after = guestops.memfill_status(g, pid)
     finally:
         passes, verified, corrupt = memfill_stop(g, pid)
@@ -191,6 +141,103 @@ def data_integrity(g):
     dt = wait_for(g, 0, timeout=RETRY_WAIT)
     print("  0 reached %.1f s after memfill exited" % dt)
     guestops.selfcheck(g)
+
+
+def turn(g, target, until, what, timeout=60.0):
+    """
+    Ask for @target once QMP size satisfies @until(size). Returns (the
+    trace offset just before the request, the size then).
+    """
+    t0 = time.monotonic()
+    while True:
+        size = g.vm.query_memory_devices()["vm0"]["size"]
+        if until(size):
+            break
+        check(time.monotonic() - t0 < timeout, "%s: QMP size %s after "
+              "%.0f s" % (what, fmt_size(size), timeout))
+        time.sleep(0.02)
+    mark = guestops.trace_mark(g)
+    q = g.vm.query_memory_devices()["vm0"]
+    g.set_requested("vm0", target, q["block-size"])
+    print("  at QMP size %-9s asked for %s (%s)" % (fmt_size(size),
+                                                  fmt_size(target), what))
+    return mark, size
+
+
+def plug_overshoots(reqs, marks, start):
+    """
+    Replay the traced requests @reqs from size @start: the plug requests
+    (answered or not) that would have taken the device above the highest
+    target asked so far; @marks: [(index of the first request sent after
+    the target was asked, target)].
+    """
+    bad = []
+    for i, (r, before, _after) in enumerate(qemu_trace.replay(reqs, start)):
+        highest = max(t for k, t in marks if k <= i)
+        if r["kind"] == "plug" and before + r["bytes"] > highest:
+            bad.append("plug of %s at %s (highest target asked %s), %s" % (
+                fmt_size(r["bytes"]), fmt_size(before), fmt_size(highest),
+                qemu_trace.RESP_NAMES.get(r["reply"], "no answer")))
+    return bad
+
+
+@case("resize_mid_unplug", group="movable")
+def resize_mid_unplug(g):
+    """requested-size raised and lowered in the middle of an unplug: the
+    driver turns around each time, never plugs above the highest target
+    asked for (read from QEMU's trace of its requests, NACKed ones
+    included), and ends at the last target with the books right."""
+    top = 2 * GiB if guestops.SMALL else 4 * GiB
+    start = g.vm.query_memory_devices()["vm0"]["size"]
+    first = guestops.trace_mark(g)
+    resize(g, top)
+    block = g.vm.query_memory_devices()["vm0"]["block-size"]
+    # (target, when to ask for it, why): down to 0, up again before 0 is
+    # reached, down before that is reached, up, and down to the end.
+    # @until(size, size at the last turn).
+    plan = ((0, lambda s, _p: True, "unplug all"),
+            (top * 3 // 4, lambda s, _p: s <= top // 2,
+             "raised mid-unplug"),
+            (top // 4, lambda s, _p: s > top // 2, "lowered mid-plug"),
+            (top * 3 // 4, lambda s, _p: s < top // 2, "raised mid-unplug"),
+            (top // 8, lambda s, p: s > p + 128 * MiB, "lowered mid-plug"))
+    marks, prev, at = [(first, top)], None, top
+    for target, until, what in plan:
+        mark, at = turn(g, target, lambda s: until(s, at), what)
+        check(prev is None or at != prev, "%s: %s was reached before "
+              "the turn" % (what, fmt_size(prev)))
+        marks.append((mark, target))
+        prev = target
+    try:
+        wait_for(g, plan[-1][0], timeout=180)
+        missed = None
+    except TestFailure as e:        # the trace tells more: read it first
+        missed = e
+    text = g.vm.trace_log()
+    reqs = qemu_trace.requests(qemu_trace.parse(text[marks[0][0]:]), block)
+    starts = [(len(qemu_trace.requests(qemu_trace.parse(
+        text[marks[0][0]:off]), block)), target) for off, target in marks]
+    bad = plug_overshoots(reqs, starts, start)
+    plugs = [r for r in reqs if r["kind"] == "plug"]
+    print("  %d requests: %d plugs (%d NACKed), %d unplugs; the highest "
+          "plug request ended at %s" % (
+              len(reqs), len(plugs),
+              sum(1 for r in plugs if r["reply"] == 1),
+              sum(1 for r in reqs if r["kind"] == "unplug"),
+              fmt_size(max([b + r["bytes"] for r, b, _a in
+                            qemu_trace.replay(reqs, start)
+                            if r["kind"] == "plug"] or [0]))))
+    check(not bad, "plugged above the highest target asked: %s" %
+          "; ".join(bad[:5]))
+    if missed:
+        raise missed
+    raised = starts[2][0]           # the first raise mid-unplug
+    check(any(r["kind"] == "plug" and r["reply"] == 0
+              for r in reqs[raised:]), "no plug was ACKed after the "
+          "raise: it was not exercised in the middle of the unplug")
+    books_match(g)
+    selfcheck(g)
+    resize(g, 0)
 
 
 def bbm_walk(g, expect_bb):

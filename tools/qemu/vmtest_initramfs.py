@@ -129,24 +129,12 @@ while true; do wait; sleep 1; done
 """
 
 
-def build_initramfs(cfg, path):
+def add_modules(cpio, cfg):
     """
-    Write a gzip'ed newc initramfs for @cfg (a vmtest.VMConfig) to @path.
-    /init loads BASE_MODULES, cfg.extra_modules and the module selected by
-    cfg.module, runs cfg.init_cmds, then serves the command channel.
+    Put the guest's modules into @cpio: the transport modules the kernel
+    does not have built in, the stock virtio_mem and what it needs, ours.
+    Returns (base modules, extra modules) in the order /init loads them.
     """
-    cpio = CpioWriter()
-    for d in ("dev", "proc", "sys", "tmp", "run", "bin", "sbin", "usr/bin",
-              "usr/sbin", "etc", "modules/base", "modules/extra"):
-        cpio.mkdir(d)
-    # The kernel opens /dev/console before devtmpfs is mounted.
-    cpio.chardev("dev/console", 5, 1)
-    cpio.chardev("dev/null", 1, 3, 0o666)
-    with open(cfg.busybox, "rb") as f:
-        cpio.file("bin/busybox", f.read(), 0o755)
-    cpio.symlink("bin/sh", "busybox")
-    cpio.file("init", INIT_SCRIPT.encode(), 0o755)
-
     # The transport modules the kernel does not have built in (none with
     # no module directory: the debug kernel), uncompressed.
     base = kmods.to_load(cfg.moddir, BASE_MODULES) if cfg.moddir else []
@@ -174,7 +162,28 @@ def build_initramfs(cfg, path):
             cpio.file(GUEST_KO["ours"], f.read())
     elif cfg.module == "ours":
         raise InitramfsError("module=ours needs the path of our virtio_mem.ko")
+    return base, extra
 
+
+def build_initramfs(cfg, path):
+    """
+    Write a gzip'ed newc initramfs for @cfg (a vmtest.VMConfig) to @path.
+    /init loads BASE_MODULES, cfg.extra_modules and the module selected by
+    cfg.module, runs cfg.init_cmds, then serves the command channel.
+    """
+    cpio = CpioWriter()
+    for d in ("dev", "proc", "sys", "tmp", "run", "bin", "sbin", "usr/bin",
+              "usr/sbin", "etc", "modules/base", "modules/extra"):
+        cpio.mkdir(d)
+    # The kernel opens /dev/console before devtmpfs is mounted.
+    cpio.chardev("dev/console", 5, 1)
+    cpio.chardev("dev/null", 1, 3, 0o666)
+    with open(cfg.busybox, "rb") as f:
+        cpio.file("bin/busybox", f.read(), 0o755)
+    cpio.symlink("bin/sh", "busybox")
+    cpio.file("init", INIT_SCRIPT.encode(), 0o755)
+
+    base, extra = add_modules(cpio, cfg)
     if cfg.module not in ("ours", "stock", "none"):
         raise InitramfsError("module must be ours, stock or none")
     conf = "BASE_MODULES='%s'\nEXTRA_MODULES='%s'\nTEST_KO='%s'\n" % (
