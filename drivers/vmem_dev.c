@@ -81,11 +81,12 @@ struct vmem_dev *vmem_dev_find(u64 addr)
  * @vm: the device
  * @delay_ms: 0 to run at once, else at the latest after this delay
  *
- * Does nothing before DRIVER_OK, while suspended and once removal began.
+ * Does nothing before DRIVER_OK, while suspended, once removal began and
+ * in a crash kernel (no engine).
  */
 void vmem_kick(struct vmem_dev *vm, unsigned long delay_ms)
 {
-	if (!READ_ONCE(vm->ready))
+	if (!READ_ONCE(vm->ready) || !vm->engine)
 		return;
 	if (delay_ms)
 		queue_delayed_work(system_freezable_wq, &vm->resize_work,

@@ -206,6 +206,9 @@ static int vmem_probe(struct virtio_device *vdev)
 	if (vm->engine) {
 		vmem_dev_list(vm);
 		vmem_kick(vm, 0);
+	} else {
+		/* A crash kernel: config updates are logged, never acted on. */
+		WRITE_ONCE(vm->ready, true);
 	}
 	return 0;
 
