@@ -78,7 +78,10 @@ plain = {"region_size_bytes": "region_size",
 states = {"idle": "idle", "resizing": "resizing", "retrying": "retrying: ",
           "waiting_for_onlining": "waiting for onlining",
           "limited_by_kernel_memory": "limited by kernel memory for the memmap",
-          "broken": "broken", "not_resizing": "not resizing"}
+          "broken": "broken", "not_resizing": "not resizing",
+          "short": "short: ", "waiting_for_device": "waiting for the device: "}
+retry_kinds = {"waiting_for_config": "waiting for a config change",
+               "stalled": "stalled: "}
 for name, lab, v in samples:
     if not name.startswith("virtio_mem_"):
         bad.append(f"{name}: no virtio_mem_ prefix")
@@ -109,7 +112,9 @@ for name, lab, v in samples:
                            s.startswith(states[lab["state"]])))
     elif short == "retry_state":
         want(dev, name, v, "retry_state",
-             lambda s: int(s.split(" ")[0] == lab["state"]))
+             lambda s: int(s.startswith(retry_kinds[lab["state"]])
+                           if lab["state"] in retry_kinds
+                           else s.split(" ")[0] == lab["state"]))
     elif short == "retry_wait_seconds":
         want(dev, name, v, "retry_state",
              lambda s: int(s.split()[2]) / 1000 if s.startswith("retrying in ")
@@ -193,4 +198,27 @@ if [ $rc -ne 1 ] || ! grep -q "$T/nope" "$err" || [ -e "$T/nope" ]; then
 	fail metrics_textfile_error "exit $rc, want 1 and a message" "$err"
 else
 	pass metrics_textfile_error
+fi
+
+# The lines of a device that waits: for a config change, for the device.
+W=$tmp/waiting
+new_dev "$W" virtio0 requested_size=$((2 * GiB)) plugged_size=$((1 * GiB)) \
+	'state=short: refused by the device' \
+	'retry_state=waiting for a config change'
+new_dev "$W" virtio1 requested_size=$((2 * GiB)) plugged_size=$((1 * GiB)) \
+	'state=waiting for the device: plug unanswered for 12 s' \
+	'retry_state=stalled: plug unanswered for 12 s'
+"$VMEMCTL" --root "$W" metrics > "$out" 2> "$err"
+why=
+for want in 'virtio_mem_state{device="virtio0"[^}]*state="short"} 1' \
+	'virtio_mem_retry_state{device="virtio0"[^}]*state="waiting_for_config"} 1' \
+	'virtio_mem_state{device="virtio1"[^}]*state="waiting_for_device"} 1' \
+	'virtio_mem_retry_state{device="virtio1"[^}]*state="stalled"} 1' \
+	'virtio_mem_state{device="virtio0"[^}]*state="retrying"} 0'; do
+	grep -q "^$want\$" "$out" || why+=" no '$want';"
+done
+if [ -n "$why" ]; then
+	fail metrics_waiting_states "$why" "$out"
+else
+	pass metrics_waiting_states
 fi

@@ -51,14 +51,16 @@ static const struct {
 	{ "virtio_mem_offline_bytes", F_OFFLINE_BYTES, false,
 	  "Added memory of the device that is offline (offline_bytes)." },
 	{ "virtio_mem_left_offline_bytes", F_LEFT_OFFLINE, false,
-	  "Plugged bytes offline for longer than offline_warn_secs: nothing onlines them (left_offline)." },
+	  "Plugged bytes offline for longer than offline_warn_secs: nothing onlines them (left_offline)."
+	},
 	{ "virtio_mem_plug_acked_bytes_total", F_BYTES_PLUGGED_TOTAL, true,
 	  "Bytes the device acknowledged as plugged since probe (bytes_plugged_total)." },
 	{ "virtio_mem_unplug_acked_bytes_total", F_BYTES_UNPLUGGED_TOTAL, true,
 	  "Bytes the device acknowledged as unplugged since probe (bytes_unplugged_total)." },
 	{ "virtio_mem_fake_offline_failures_total", F_FAKE_OFFLINE_FAILURES,
 	  true,
-	  "Times plugged memory of an online block could not be taken back to unplug it (fake_offline_failures)." },
+	  "Times plugged memory of an online block could not be taken back to unplug it (fake_offline_failures)."
+	},
 	{ "virtio_mem_offline_and_remove_failures_total",
 	  F_OFFLINE_AND_REMOVE_FAILURES, true,
 	  "Times a memory block could not be offlined and removed (offline_and_remove_failures)." },
@@ -149,6 +151,11 @@ static void put_plain(const struct out *o)
 	}
 }
 
+static const char help_blocks[] =
+	"Memory blocks of the device added to Linux, by state (blocks_<state>).";
+static const char help_plugged[] =
+	"Plugged bytes by the state of their memory block (plugged_<state>).";
+
 static void put_by_state(const struct out *o, bool blocks)
 {
 	const char *name = blocks ? "virtio_mem_memory_blocks" :
@@ -165,9 +172,8 @@ static void put_by_state(const struct out *o, bool blocks)
 			if (id == NR_FIELDS || !o->devs[i].f[id].ok)
 				continue;
 			if (!head)
-				family(o, name, false, blocks ?
-				       "Memory blocks of the device added to Linux, by state (blocks_<state>)." :
-				       "Plugged bytes by the state of their memory block (plugged_<state>).");
+				family(o, name, false,
+				       blocks ? help_blocks : help_plugged);
 			head = true;
 			snprintf(extra, sizeof(extra), "state=\"%s\"",
 				 by_state[k].state);

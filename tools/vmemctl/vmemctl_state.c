@@ -23,6 +23,8 @@ const char * const dev_state_names[NR_DEV_STATES] = {
 	[DS_LIMITED_BY_KERNEL_MEMORY] = "limited_by_kernel_memory",
 	[DS_BROKEN] = "broken",
 	[DS_NOT_RESIZING] = "not_resizing",
+	[DS_SHORT] = "short",
+	[DS_WAITING_FOR_DEVICE] = "waiting_for_device",
 };
 
 const char * const retry_kind_names[NR_RETRY_KINDS] = {
@@ -31,6 +33,8 @@ const char * const retry_kind_names[NR_RETRY_KINDS] = {
 	[RK_RESIZING] = "resizing",
 	[RK_RETRYING] = "retrying",
 	[RK_BROKEN] = "broken",
+	[RK_WAITING_FOR_CONFIG] = "waiting_for_config",
+	[RK_STALLED] = "stalled",
 };
 
 /* Does @s start with @prefix? Then the rest, else NULL. */
@@ -61,34 +65,56 @@ static bool parse_what_err(const char *s, struct state_line *out)
 	return true;
 }
 
+/* The lines that are one fixed text. */
+static const struct {
+	const char *line;
+	enum dev_state kind;
+} fixed_states[] = {
+	{ "idle", DS_IDLE },
+	{ "resizing", DS_RESIZING },
+	{ "waiting for onlining", DS_WAITING_FOR_ONLINING },
+	{ "limited by kernel memory for the memmap",
+	  DS_LIMITED_BY_KERNEL_MEMORY },
+	{ "not resizing", DS_NOT_RESIZING },
+	{ "broken", DS_BROKEN },
+};
+
 void parse_state(const struct val *v, struct state_line *out)
 {
 	const char *rest;
+	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = DS_UNKNOWN;
 	if (!v->ok)
 		return;
-	if (!strcmp(v->str, "idle"))
-		out->kind = DS_IDLE;
-	else if (!strcmp(v->str, "resizing"))
-		out->kind = DS_RESIZING;
-	else if (!strcmp(v->str, "waiting for onlining"))
-		out->kind = DS_WAITING_FOR_ONLINING;
-	else if (!strcmp(v->str, "limited by kernel memory for the memmap"))
-		out->kind = DS_LIMITED_BY_KERNEL_MEMORY;
-	else if (!strcmp(v->str, "not resizing"))
-		out->kind = DS_NOT_RESIZING;
-	else if ((rest = after(v->str, "retrying: ")) &&
-		 parse_what_err(rest, out))
-		out->kind = DS_RETRYING;
-	else if ((rest = after(v->str, "broken: ")) ||
-		 !strcmp(v->str, "broken")) {
-		/* broken whatever follows: the what may not parse */
-		if (rest)
-			parse_what_err(rest, out);
-		out->kind = DS_BROKEN;
+	for (i = 0; i < ARRAY_LEN(fixed_states); i++) {
+		if (!strcmp(v->str, fixed_states[i].line)) {
+			out->kind = fixed_states[i].kind;
+			return;
+		}
 	}
+	rest = after(v->str, "retrying: ");
+	if (rest) {
+		if (parse_what_err(rest, out))
+			out->kind = DS_RETRYING;
+		return;
+	}
+	rest = after(v->str, "broken: ");
+	if (rest) {
+		/* broken whatever follows: the what may not parse */
+		parse_what_err(rest, out);
+		out->kind = DS_BROKEN;
+		return;
+	}
+	rest = after(v->str, "short: ");
+	if (rest && *rest) {
+		snprintf(out->what, sizeof(out->what), "%s", rest);
+		out->kind = DS_SHORT;
+		return;
+	}
+	if (after(v->str, "waiting for the device: "))
+		out->kind = DS_WAITING_FOR_DEVICE;
 }
 
 enum retry_kind parse_retry_state(const struct val *v,
@@ -106,6 +132,10 @@ enum retry_kind parse_retry_state(const struct val *v,
 		return RK_RESIZING;
 	if (!strcmp(v->str, "broken"))
 		return RK_BROKEN;
+	if (!strcmp(v->str, "waiting for a config change"))
+		return RK_WAITING_FOR_CONFIG;
+	if (after(v->str, "stalled: "))
+		return RK_STALLED;
 	rest = after(v->str, "retrying in ");
 	if (!rest || *rest < '0' || *rest > '9')
 		return RK_UNKNOWN;

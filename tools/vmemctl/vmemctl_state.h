@@ -21,6 +21,8 @@ enum dev_state {
 	DS_LIMITED_BY_KERNEL_MEMORY,	/* "... for the memmap" */
 	DS_BROKEN,			/* "broken: <what>: <errno>" */
 	DS_NOT_RESIZING,
+	DS_SHORT,			/* "short: <what>": waits for a config change */
+	DS_WAITING_FOR_DEVICE,		/* "waiting for the device: <req> ..." */
 	NR_DEV_STATES
 };
 
@@ -29,7 +31,7 @@ extern const char * const dev_state_names[NR_DEV_STATES];
 
 struct state_line {
 	enum dev_state kind;
-	char what[128];		/* retrying and broken: what failed, else "" */
+	char what[128];		/* retrying, broken, short: what, else "" */
 	int err;		/* retrying and broken: the errno (< 0), else 0 */
 };
 
@@ -38,6 +40,8 @@ void parse_state(const struct val *v, struct state_line *out);
 /* The kinds of line the retry_state file shows. */
 enum retry_kind {
 	RK_UNKNOWN, RK_IDLE, RK_RESIZING, RK_RETRYING, RK_BROKEN,
+	RK_WAITING_FOR_CONFIG,		/* "waiting for a config change" */
+	RK_STALLED,			/* "stalled: <req> unanswered for N s" */
 	NR_RETRY_KINDS
 };
 

@@ -10,8 +10,15 @@
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof(*(a)))
 
-void die(int code, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
+/* The kernel's spellings, for checkpatch and for readers of both. */
+#ifndef __printf
+#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
+#endif
+#ifndef __noreturn
+#define __noreturn	__attribute__((__noreturn__))
+#endif
+
+__noreturn __printf(2, 3) void die(int code, const char *fmt, ...);
 void *xmalloc(size_t n);
 char *xstrdup(const char *s);
 

@@ -29,7 +29,9 @@
 #define UNPLUG_ONLINE	"/sys/module/virtio_mem/parameters/unplug_online"
 
 static const char fix_onlining[] =
-	"echo online_movable > " AUTO_ONLINE ", boot with memhp_default_state=online_movable, or turn on the udev rule 80-virtio-mem.rules";
+	"echo online_movable > " AUTO_ONLINE
+	", boot with memhp_default_state=online_movable,"
+	" or turn on the udev rule 80-virtio-mem.rules";
 
 /* What is known of the machine, and of one device. */
 struct why {
@@ -43,8 +45,8 @@ struct why {
 	bool explained;		/* a cause explains the retrying state */
 };
 
-static void cause(struct why *w, const char *tag, const char *fix,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static __printf(4, 5) void cause(struct why *w, const char *tag,
+				  const char *fix, const char *fmt, ...);
 
 static void cause(struct why *w, const char *tag, const char *fix,
 		  const char *fmt, ...)
