@@ -37,7 +37,8 @@ mkdir -p "$CACHE"
 PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
 	kmod cpio xz-utils zstd rsync python3 ca-certificates perl git
 	qemu-system-x86 busybox-static sparse coccinelle ocaml-nox ocaml-findlib
-	python3-docutils dkms udev tmux man-db"
+	python3-docutils dkms udev tmux man-db
+	dpkg-dev debhelper dh-dkms lintian prometheus"
 
 log() { echo "setup: $*" >&2; }
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make test: every check CI runs: static checks, KUnit under UML and in
-# the debug x86 guest, the QEMU suite on Debian's kernel and on the
-# debug kernel, a short soak on both, the tool's host tests, and make
-# install, DKMS and the in-tree build. Each stage prints "PASS: <case>",
+# the debug x86 guest, the QEMU suite on Debian 12's kernel, Debian 13's
+# kernel and the debug kernel, a short soak on each, the tool's host
+# tests, the Debian packages, and make install, DKMS and the in-tree
+# build. Each stage prints "PASS: <case>",
 # "FAIL: <case>" and "SKIP: <case>: <why>" lines. tools/qemu/expected.py
 # checks them against scripts/expected-cases.txt (a listed case not
 # reported, or a reported case not listed, fails) and ends with the line
@@ -41,15 +42,19 @@ stage build make -s modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait
 	tools/vmemctl/vmemctl
 
 # Under TCG a guest mostly waits (for the device, for a settle time), so
-# the Debian-kernel and the debug-kernel stages run side by side, each
+# the Debian-kernel (12, then 13) and the debug-kernel stages run side by
+# side, each
 # line tagged with its kernel. The debug kernel (lockdep, KASAN,
 # DEBUG_VM) is built once and cached.
 debian() {
 	stage tool make -s -C tools/vmemctl test
 	stage install scripts/install-check.sh install dkms
 	stage intree scripts/install-check.sh intree
+	stage deb scripts/deb-check.sh
 	stage qemu env KERNEL=debian scripts/qemu-test.sh
 	stage soak-debian env KERNEL=debian SOAK_STEPS=15 scripts/soak.sh
+	stage qemu-debian13 env KERNEL=debian13 scripts/qemu-test.sh
+	stage soak-debian13 env KERNEL=debian13 SOAK_STEPS=15 scripts/soak.sh
 }
 # On the debug kernel every resize costs several times more: the suite
 # runs with smaller targets (--small), and the cases under a checksummed
