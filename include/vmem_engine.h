@@ -15,7 +15,7 @@
  *
  * The engine is opaque to the glue: everything goes through the calls
  * below. Locking is the engine's own (vmem_engine_internal.h):
- *  - vmem_engine_run(), vmem_engine_check_device() and the teardown calls
+ *  - vmem_engine_run(), vmem_check_device() and the teardown calls
  *    take the run lock, which is held across device requests and mm
  *    calls: only the resize work and the debugfs check wait for it;
  *  - everything else (memory events, the online_page decision, status
