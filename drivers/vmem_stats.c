@@ -35,9 +35,8 @@ void vmem_stats_reply(struct vmem_dev *vm, u16 type, u64 bytes, int resp)
 	else
 		atomic64_add(bytes, &s->bytes_unplugged);
 	/*
-	 * The caller holds the engine's run lock: sysfs_notify() (kernfs
-	 * locks) runs from a work instead. Not once stopped: remove frees
-	 * @vm.
+	 * One notification per batch of replies, from a work: the request
+	 * path stays short. Not once stopped: remove frees @vm.
 	 */
 	if (READ_ONCE(vm->ready))
 		queue_work(system_freezable_wq, &s->notify_work);
@@ -151,7 +150,9 @@ void vmem_stats_stop(struct vmem_dev *vm)
 
 /**
  * vmem_notify_pollers() - wake up pollers of state and retry_state
- * @vm: the device; no lock of ours held
+ * @vm: the device; the run lock and @req_lock may be held (a stalled
+ *	request): it takes stats.notify_lock, the engine's state lock and
+ *	kernfs's locks, none of which waits for those
  *
  * After anything that may change them: an engine run, a config change,
  * the offline watch, a stalled request. Only a changed line (for

@@ -69,9 +69,10 @@ struct virtqueue;
  * Locking, the one story of the driver's locks (Documentation/design.rst
  * points here). Outer to inner:
  *
- *   @check_lock -> engine run lock -> @req_lock
- *   stats.notify_lock -> engine state lock
- *   @lock (alone)
+ *   @check_lock -> engine run lock -> @req_lock -> stats.notify_lock
+ *     -> engine state lock
+ *   engine run lock -> @lock (the config re-read after UNPLUG_ALL)
+ *   stats.notify_lock, @req_lock -> kernfs's locks (sysfs_notify())
  *
  * - @check_lock (mutex) guards @check, @check_done and @check_err; the
  *   debugfs self-check holds it while it runs the engine's check.
@@ -87,7 +88,9 @@ struct virtqueue;
  *   ours, so they never wait behind the device.
  * - stats.notify_lock (mutex) serialises the poll notifications.
  * - @lock (mutex) guards @cfg and @nid after probe; nothing else is taken
- *   while it is held.
+ *   while it is held (the engine's state lock only after it is dropped).
+ * - No sysfs show or store of ours takes the run lock or @req_lock, so
+ *   kernfs's locks never wait behind the device while we notify.
  * - @vq, @ready and @op_task are set before the works can run, or by the
  *   task they describe, and read with READ_ONCE().
  */
