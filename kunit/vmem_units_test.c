@@ -94,7 +94,8 @@ static void vmem_chunk_order_test(struct kunit *test)
 				bad++;
 		}
 		if (bad) {
-			KUNIT_FAIL(test, "seed %#llx, run %u: pfn %#llx nr %llu: a chunk at %#llx of order %u is wrong",
+			KUNIT_FAIL(test,
+				   "seed %#llx, run %u: pfn %#llx nr %llu: chunk %#llx order %u",
 				   CHUNK_SEED, i, pfn, nr, p, order);
 			return;
 		}

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK	(1UL << 20)
+#define CHUNK	(1024UL * 1024)	/* one MiB */
 
 struct pin {
 	int fd[2];

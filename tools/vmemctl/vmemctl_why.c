@@ -28,10 +28,8 @@
 #define AUTO_ONLINE	"/sys/devices/system/memory/auto_online_blocks"
 #define UNPLUG_ONLINE	"/sys/module/virtio_mem/parameters/unplug_online"
 
-static const char fix_onlining[] =
-	"echo online_movable > " AUTO_ONLINE
-	", boot with memhp_default_state=online_movable,"
-	" or turn on the udev rule 80-virtio-mem.rules";
+static const char fix_onlining[] = "echo online_movable > " AUTO_ONLINE
+	", boot with memhp_default_state=online_movable or turn on 80-virtio-mem.rules";
 
 /* What is known of the machine, and of one device. */
 struct why {
@@ -253,8 +251,8 @@ static void why_dev(struct why *w)
 	if (w->st.kind == DS_NOT_RESIZING ||
 	    (d->f[F_MODE].ok && !strcmp(d->f[F_MODE].str, "none"))) {
 		cause(w, "not-resizing",
-		      "run a kernel the driver supports (Documentation/kernel-compat.rst), or the in-tree driver",
-		      "the driver does not resize on this kernel (mode none)");
+		      "nothing to do in a crash kernel; elsewhere the kernel log says why (Documentation/kernel-compat.rst)",
+		      "the driver does not resize here (mode none: a crash kernel, or a kernel whose page rules it does not know)");
 		goto out;
 	}
 	if (d->f[F_USABLE_REGION_SIZE].ok &&
