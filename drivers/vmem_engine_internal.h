@@ -2,7 +2,8 @@
 /*
  * The engine's own header, shared by its files (vmem_engine.c: set-up,
  * config, the run loop and teardown; vmem_books.c: the books the memory
- * notifier shares; vmem_plan.c: what to plug and unplug next; vmem_call.c:
+ * notifier shares; vmem_events.c: the calls the glue makes under the
+ * state lock; vmem_plan.c: what to plug and unplug next; vmem_call.c:
  * device requests; vmem_check.c: the self-check) and by the KUnit
  * suites. Not for the glue: it goes through include/vmem_engine.h.
  */
@@ -11,6 +12,7 @@
 
 #include <linux/bitops.h>
 #include <linux/errno.h>
+#include <linux/math64.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -250,6 +252,43 @@ static inline bool mb_of(const struct vmem_engine *e, u64 addr, u64 *mb)
 		return false;
 	*mb = (addr - e->first_mb) / e->p.mb_size;
 	return true;
+}
+
+/* The granule that holds @addr, if it lies in a whole block. */
+static inline bool g_of(const struct vmem_engine *e, u64 addr, unsigned long *g)
+{
+	u64 mb;
+
+	if (!mb_of(e, addr, &mb))
+		return false;
+	*g = div64_u64(addr - e->first_mb, e->gran);
+	return true;
+}
+
+static inline u64 g_addr(const struct vmem_engine *e, unsigned long g)
+{
+	return e->first_mb + (u64)g * e->gran;
+}
+
+static inline unsigned long g_lmb(const struct vmem_engine *e, unsigned long g)
+{
+	return g / e->grans_per_lmb;
+}
+
+/*
+ * The state of a block from its Linux memory blocks: offline when all are,
+ * else KERNEL if any is online in a kernel zone, else MOVABLE.
+ */
+static inline u8 mb_state_of_lmbs(const struct vmem_engine *e, u64 mb)
+{
+	unsigned long first = mb * e->lmbs_per_mb;
+	unsigned long end = first + e->lmbs_per_mb;
+
+	if (find_next_bit(e->lmb_online, end, first) >= end)
+		return VMEM_MB_OFFLINE;
+	if (find_next_bit(e->lmb_kernel, end, first) < end)
+		return VMEM_MB_KERNEL;
+	return VMEM_MB_MOVABLE;
 }
 
 /*
