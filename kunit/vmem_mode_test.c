@@ -33,7 +33,7 @@ static const struct vmem_mode_case vmem_mode_cases[] = {
 	  false, true, false, 0, false, SZ_128M, SZ_2M, SZ_1G, 0, true, 0 },
 	{ "SBM: a 4 MiB pageblock (no hugetlb)", SZ_2M, SZ_128M, SZ_4M, 0,
 	  false, false, false, 0, false, SZ_128M, SZ_4M, SZ_1G, 0, false, 0 },
-	{ "SBM, KASAN: the shadow is 1/8 of a memory block", SZ_2M, SZ_128M,
+	{ "SBM with a KASAN shadow of 1/8 of a memory block", SZ_2M, SZ_128M,
 	  SZ_2M, 0, false, true, false, 3,
 	  false, SZ_128M, SZ_2M, SZ_1G, SZ_16M, true, 0 },
 	{ "BBM: 128 MiB blocks, memmap on a one-block big block", SZ_128M,
