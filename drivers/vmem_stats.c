@@ -113,8 +113,12 @@ void vmem_offline_watch(struct vmem_dev *vm)
 		}
 	}
 	spin_unlock(&s->lock);
+	/*
+	 * mod_: a watch queued under an older offline_warn_secs (or an
+	 * older offline_since) must not hold the new deadline back.
+	 */
 	if (due && READ_ONCE(vm->ready))
-		queue_delayed_work(system_freezable_wq, &s->offline_work, due);
+		mod_delayed_work(system_freezable_wq, &s->offline_work, due);
 	if (!warn)
 		return;
 	dev_warn(&vm->vdev->dev, "%llu MiB of plugged memory stayed offline for %lu s: nothing onlines it. Set /sys/devices/system/memory/auto_online_blocks to online_movable, boot with memhp_default_state=online_movable, or install the udev rule tools/udev/80-virtio-mem.rules\n",

@@ -18,7 +18,7 @@ from registry import VMSPLICE_PIN, case, shape
 from shapes import MOVABLE
 from units import GiB, MiB, fmt_size
 
-TRACEFS = "/sys/kernel/tracing"
+TRACEFS = ops.TRACEFS
 PAGE = 4096
 
 # Beside the virtio-mem device, a virtio-balloon (libvirt adds one by
@@ -33,14 +33,9 @@ def dev_region(g):
     return q["memaddr"], q["max-size"]
 
 
-def tracefs(g):
-    g.vm.sh("mountpoint -q %s || mount -t tracefs nodev %s" %
-            (TRACEFS, TRACEFS))
-
-
 def trace_frees(g, start, end):
     """Trace every page freed into [@start, @end) with its order."""
-    tracefs(g)
+    ops.mount_tracefs(g)
     ev = "%s/events/kmem/mm_page_free" % TRACEFS
     g.vm.sh("echo 0 > %s/tracing_on; echo 8192 > %s/buffer_size_kb; "
             "echo > %s/trace; echo 'pfn >= %d && pfn < %d' > %s/filter; "

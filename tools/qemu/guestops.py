@@ -16,6 +16,7 @@ from registry import MEMFILL
 from units import KiB, MiB, fmt_size
 
 MEMORY = "/sys/devices/system/memory"
+TRACEFS = "/sys/kernel/tracing"
 # Smaller targets for slow kernels (qemu_tests.py --small).
 SMALL = False
 
@@ -416,3 +417,9 @@ def shrink_step(g, pid, target, required, block):
         ": plugged %s, free memory does not allow more, state %r" %
         (fmt_size(size), a.get("state"))), flush=True)
     return reached
+
+
+def mount_tracefs(g):
+    """tracefs at TRACEFS, once (busybox has no mountpoint)."""
+    g.vm.sh("grep -q ' %s tracefs ' /proc/mounts || "
+            "mount -t tracefs nodev %s" % (TRACEFS, TRACEFS))

@@ -13,12 +13,12 @@ import re
 import subprocess
 import time
 
-from guestops import MEMORY, attr, param, resize, selfcheck, views
+from guestops import (MEMORY, TRACEFS, attr, mount_tracefs, param, resize,
+                      selfcheck, views)
 from qcheck import TestFailure, check
 from registry import POLLWAIT, VMEMCTL, case, shape
 from units import GiB, MiB, fmt_size
 
-TRACEFS = "/sys/kernel/tracing"
 TYPES = ("plug", "unplug", "unplug_all", "state")
 REPLIES = ("ack", "nack", "busy", "error")
 
@@ -142,8 +142,7 @@ def sysfs_poll(g):
 @case("tracepoints", group="movable")
 def tracepoints(g):
     """The virtio_mem events in tracefs show a resize, request by request."""
-    g.vm.sh("mountpoint -q %s || mount -t tracefs nodev %s" %
-            (TRACEFS, TRACEFS))
+    mount_tracefs(g)
     ev = "%s/events/virtio_mem" % TRACEFS
     g.vm.sh("echo 0 > %s/tracing_on; echo 4096 > %s/buffer_size_kb; "
             "echo > %s/trace; echo 1 > %s/enable; echo 1 > %s/tracing_on" %
