@@ -74,10 +74,6 @@ int vmem_err(struct vmem_engine *e, int err, enum vmem_what what)
 	return err;
 }
 
-
-
-
-
 /* Bytes at the start of block @mb that hold its own memmap. */
 static u64 mb_memmap_bytes(const struct vmem_engine *e, u64 mb)
 {

@@ -358,20 +358,179 @@ static bool fuzz_beyond_usable(const struct vmem_sim *sim)
 	       sim->nr_blocks;
 }
 
+/*
+ * The kernel's geometry and parameters for @cfg, and a pluggable window
+ * in the region, into @in and @sp. Returns false on a failure.
+ */
+static bool fuzz_params(struct kunit *test, struct rnd_state *r,
+			const struct vmem_config *cfg,
+			struct vmem_mode_input *in, struct vmem_sim_params *sp)
+{
+	u64 span;
+
+	in->addr = cfg->addr;
+	in->region_size = cfg->region_size;
+	in->block_size = cfg->block_size;
+	in->lmb_size = fuzz_rnd(r, 4) ? SZ_128M : fuzz_pow2(r, 27, 31);
+	in->pageblock_size = fuzz_rnd(r, 2) ? SZ_2M : SZ_4M;
+	in->force_bbm = !fuzz_rnd(r, 5);
+	in->bbm_block_size = fuzz_rnd(r, 4) ? 0 : fuzz_rnd(r, 2) ?
+			     fuzz_pow2(r, 26, 32) : fuzz_rnd(r, SZ_1G);
+	/* At most 2^16 device blocks: the sim's bitmaps stay small. */
+	span = min(FUZZ_MAX_MBS * max3(in->lmb_size, cfg->block_size,
+				       in->bbm_block_size),
+		   cfg->block_size << 16);
+	/*
+	 * The window starts at or before the region (on x86 the pluggable
+	 * range starts at 0), so device and engine count the usable region
+	 * from the same address.
+	 */
+	in->pluggable_start = cfg->addr - PAGE * fuzz_rnd(r, 2);
+	in->pluggable_end = cfg->addr + span - 1;
+	/* The policy inputs production passes (vmem_hotplug.c). */
+	in->page_size = PAGE;
+	in->struct_page_size = 64;
+	in->kasan_shadow_shift = fuzz_rnd(r, 4) ? 0 : 3;
+	in->memmap_on_memory = fuzz_rnd(r, 2);
+	vmem_mode_pick(in, &sp->e);
+	if (!fuzz_check_mode(test, in, &sp->e))
+		return false;
+	sp->unplug_online = fuzz_rnd(r, 4);
+	sp->usable = vmem_mode_usable(&sp->e, cfg->addr, cfg->usable_region_size);
+	sp->auto_online = fuzz_rnd(r, 3);
+	sp->gen = fuzz_rnd(r, 2);
+	sp->dialect = fuzz_rnd(r, 3);
+	/* memmap_on_memory offered or not; kernel memory. */
+	sp->memmap_ok = fuzz_rnd(r, 2);
+	if (!fuzz_rnd(r, 4)) {
+		sp->kmem_avail = VMEM_BUDGET_FLOOR_MIN + fuzz_rnd(r, SZ_256M);
+		sp->kmem_managed = SZ_1G;
+	}
+	return true;
+}
+
+/* FUZZ_STEPS config updates, each followed by runs under faults. */
+static bool fuzz_updates(struct kunit *test, struct rnd_state *r,
+			 struct vmem_sim *sim, struct vmem_config *cfg,
+			 const struct vmem_sim_params *sp,
+			 enum vmem_run_result *res, struct fuzz_stats *st)
+{
+	struct vmem_config_error err;
+	struct vmem_config upd;
+	enum fuzz_update u;
+	unsigned int step, i;
+	bool ok = true;
+	int rc;
+
+	for (step = 0; ok && step < FUZZ_STEPS && *res != VMEM_RUN_BROKEN;
+	     step++) {
+		/* UNPLUG_ALL may have shrunk the device's usable region. */
+		cfg->usable_region_size = min(cfg->usable_region_size,
+					      sim->usable);
+		cfg->requested_size = min(cfg->requested_size,
+					  cfg->usable_region_size);
+		u = fuzz_update(r, cfg, &upd, sim->plugged_size);
+		st->updates++;
+		rc = vmem_config_validate_update(cfg, &upd, PAGE, &err);
+		if (u >= UPD_BAD && !rc) {
+			KUNIT_FAIL(test, "%s: hostile update %d accepted",
+				   sim->desc, u);
+			ok = false;
+			break;
+		}
+		if (rc) {
+			st->updates_refused++;
+		} else {
+			*cfg = upd;
+			vmem_sim_set_config(sim, cfg->requested_size,
+					    vmem_mode_usable(&sp->e, cfg->addr,
+							     cfg->usable_region_size));
+		}
+		for (i = 0; i < 1 + fuzz_rnd(r, 3); i++) {
+			fuzz_fault(r, sim);
+			*res = vmem_sim_run(sim);
+			ok &= vmem_sim_check(test, sim);
+			if (!ok || *res == VMEM_RUN_BROKEN)
+				break;
+		}
+	}
+	return ok;
+}
+
+/*
+ * How a case ended, with the faults cleared and everything settled: at
+ * the target, or short for a reason the sim itself confirms.
+ */
+static bool fuzz_judge_end(struct kunit *test, struct vmem_sim *sim,
+			   const struct vmem_sim_params *sp,
+			   enum vmem_run_result res, struct fuzz_stats *st)
+{
+	bool ok = true;
+	u64 b;
+
+	if (res == VMEM_RUN_BROKEN) {
+		b = sim->calls[VMEM_SIM_REQ];
+		res = vmem_sim_run(sim);
+		if (res != VMEM_RUN_BROKEN || sim->calls[VMEM_SIM_REQ] != b) {
+			KUNIT_FAIL(test, "%s: a broken device got a request",
+				   sim->desc);
+			ok = false;
+		}
+		/* Broken only for a reply of no known type. */
+		if (!sim->invalid_replies) {
+			KUNIT_FAIL(test, "%s: broken without an invalid reply",
+				   sim->desc);
+			ok = false;
+		}
+		st->broken++;
+	} else if (res == VMEM_RUN_RETRY && sim->e->budget_limited &&
+		   sim->plugged_size < vmem_sim_target(sim)) {
+		/* Held short by the budget: by the sim's own kernel memory. */
+		if (!fuzz_budget_short(sim, sp)) {
+			KUNIT_FAIL(test,
+				   "%s: stopped at the budget with %llu kernel memory left (managed %llu, mb %#llx, lmb %#llx, memmap %llu, other %llu, memmap_on %d/%d)",
+				   sim->desc, sim->kmem_avail, sim->kmem_managed,
+				   sp->e.mb_size, sp->e.lmb_size, sp->e.memmap_size,
+				   sp->e.kmem_other_size, sp->e.memmap_on_memory,
+				   sim->memmap_ok);
+			ok = false;
+		}
+		if (sim->kmem_min < VMEM_BUDGET_FLOOR_MIN) {
+			KUNIT_FAIL(test, "%s: kernel memory went down to %llu",
+				   sim->desc, sim->kmem_min);
+			ok = false;
+		}
+		st->limited++;
+	} else if (res == VMEM_RUN_WAIT_CONFIG && fuzz_beyond_usable(sim)) {
+		/* A hostile region cut plugged memory: no request goes there. */
+		st->cut_short++;
+	} else if (res == VMEM_RUN_WAIT_CONFIG &&
+		   sim->error_replies >= VMEM_REFUSED_AFTER) {
+		/* ERROR after ERROR: left alone until the target changes. */
+		st->refused_short++;
+	} else if (res != VMEM_RUN_DONE ||
+		   sim->plugged_size != vmem_sim_target(sim)) {
+		KUNIT_FAIL(test, "%s: no end: run result %d, plugged %#llx, target %#llx, %s: %d",
+			   sim->desc, res, sim->plugged_size,
+			   vmem_sim_target(sim), vmem_sim_what(sim),
+			   sim->e->last_err);
+		ok = false;
+	}
+	return ok;
+}
+
 /* One config, then FUZZ_STEPS updates. Returns false on a failure. */
 static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 		      struct fuzz_stats *st)
 {
-	struct vmem_config cfg, upd;
+	struct vmem_config cfg;
 	struct vmem_config_error err;
 	struct vmem_mode_input in = { };
 	struct vmem_sim_params sp = { };
 	struct vmem_sim *sim;
 	enum vmem_run_result res;
-	enum fuzz_update u;
 	bool ok = true, bad;
-	unsigned int step, i;
-	u64 span, nb, b;
+	u64 nb, b;
 	int rc;
 
 	fuzz_config(r, &cfg);
@@ -392,46 +551,8 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 		return true;
 	}
 
-	/* Kernel geometry and parameters; a pluggable window in the region. */
-	in.addr = cfg.addr;
-	in.region_size = cfg.region_size;
-	in.block_size = cfg.block_size;
-	in.lmb_size = fuzz_rnd(r, 4) ? SZ_128M : fuzz_pow2(r, 27, 31);
-	in.pageblock_size = fuzz_rnd(r, 2) ? SZ_2M : SZ_4M;
-	in.force_bbm = !fuzz_rnd(r, 5);
-	in.bbm_block_size = fuzz_rnd(r, 4) ? 0 : fuzz_rnd(r, 2) ?
-			    fuzz_pow2(r, 26, 32) : fuzz_rnd(r, SZ_1G);
-	/* At most 2^16 device blocks: the sim's bitmaps stay small. */
-	span = min(FUZZ_MAX_MBS * max3(in.lmb_size, cfg.block_size,
-				       in.bbm_block_size),
-		   cfg.block_size << 16);
-	/*
-	 * The window starts at or before the region (on x86 the pluggable
-	 * range starts at 0), so device and engine count the usable region
-	 * from the same address.
-	 */
-	in.pluggable_start = cfg.addr - PAGE * fuzz_rnd(r, 2);
-	in.pluggable_end = cfg.addr + span - 1;
-	/* The policy inputs production passes (vmem_hotplug.c). */
-	in.page_size = PAGE;
-	in.struct_page_size = 64;
-	in.kasan_shadow_shift = fuzz_rnd(r, 4) ? 0 : 3;
-	in.memmap_on_memory = fuzz_rnd(r, 2);
-	vmem_mode_pick(&in, &sp.e);
-	if (!fuzz_check_mode(test, &in, &sp.e))
+	if (!fuzz_params(test, r, &cfg, &in, &sp))
 		return false;
-	sp.unplug_online = fuzz_rnd(r, 4);
-	sp.usable = vmem_mode_usable(&sp.e, cfg.addr, cfg.usable_region_size);
-	sp.auto_online = fuzz_rnd(r, 3);
-	sp.gen = fuzz_rnd(r, 2);
-	sp.dialect = fuzz_rnd(r, 3);
-	/* memmap_on_memory offered or not; kernel memory. */
-	sp.memmap_ok = fuzz_rnd(r, 2);
-	if (!fuzz_rnd(r, 4)) {
-		sp.kmem_avail = VMEM_BUDGET_FLOOR_MIN + fuzz_rnd(r, SZ_256M);
-		sp.kmem_managed = SZ_1G;
-	}
-
 	sim = vmem_sim_create(test, &sp, &rc);
 	if (!sim) {
 		if (rc == -EINVAL &&
@@ -463,39 +584,8 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 	res = vmem_sim_run(sim);
 	ok &= vmem_sim_check(test, sim);
 
-	for (step = 0; ok && step < FUZZ_STEPS && res != VMEM_RUN_BROKEN;
-	     step++) {
-		/* UNPLUG_ALL may have shrunk the device's usable region. */
-		cfg.usable_region_size = min(cfg.usable_region_size,
-					     sim->usable);
-		cfg.requested_size = min(cfg.requested_size,
-					 cfg.usable_region_size);
-		u = fuzz_update(r, &cfg, &upd, sim->plugged_size);
-		st->updates++;
-		rc = vmem_config_validate_update(&cfg, &upd, PAGE, &err);
-		if (u >= UPD_BAD && !rc) {
-			KUNIT_FAIL(test, "%s: hostile update %d accepted",
-				   sim->desc, u);
-			ok = false;
-			break;
-		}
-		if (rc) {
-			st->updates_refused++;
-		} else {
-			cfg = upd;
-			vmem_sim_set_config(sim, cfg.requested_size,
-					    vmem_mode_usable(&sp.e, cfg.addr,
-							     cfg.usable_region_size));
-		}
-		for (i = 0; i < 1 + fuzz_rnd(r, 3); i++) {
-			fuzz_fault(r, sim);
-			res = vmem_sim_run(sim);
-			ok &= vmem_sim_check(test, sim);
-			if (!ok || res == VMEM_RUN_BROKEN)
-				break;
-		}
-	}
-
+	if (ok)
+		ok = fuzz_updates(test, r, sim, &cfg, &sp, &res, st);
 	st->cuts += sim->cfg_cut;
 	if (ok) {
 		vmem_sim_clear_faults(sim);
@@ -505,56 +595,8 @@ static bool fuzz_case(struct kunit *test, struct rnd_state *r,
 				vmem_sim_offline(sim, b);
 		res = vmem_sim_settle(test, sim, FUZZ_RUNS, &ok);
 	}
-	if (ok && res == VMEM_RUN_BROKEN) {
-		b = sim->calls[VMEM_SIM_REQ];
-		res = vmem_sim_run(sim);
-		if (res != VMEM_RUN_BROKEN || sim->calls[VMEM_SIM_REQ] != b) {
-			KUNIT_FAIL(test, "%s: a broken device got a request",
-				   sim->desc);
-			ok = false;
-		}
-		/* Broken only for a reply of no known type. */
-		if (!sim->invalid_replies) {
-			KUNIT_FAIL(test, "%s: broken without an invalid reply",
-				   sim->desc);
-			ok = false;
-		}
-		st->broken++;
-	} else if (ok && res == VMEM_RUN_RETRY && sim->e->budget_limited &&
-		   sim->plugged_size < vmem_sim_target(sim)) {
-		/* Held short by the budget: by the sim's own kernel memory. */
-		if (!fuzz_budget_short(sim, &sp)) {
-			KUNIT_FAIL(test,
-				   "%s: stopped at the budget with %llu kernel memory left (managed %llu, mb %#llx, lmb %#llx, memmap %llu, other %llu, memmap_on %d/%d)",
-				   sim->desc, sim->kmem_avail, sim->kmem_managed,
-				   sp.e.mb_size, sp.e.lmb_size, sp.e.memmap_size,
-				   sp.e.kmem_other_size, sp.e.memmap_on_memory,
-				   sim->memmap_ok);
-
-			ok = false;
-		}
-		if (sim->kmem_min < VMEM_BUDGET_FLOOR_MIN) {
-			KUNIT_FAIL(test, "%s: kernel memory went down to %llu",
-				   sim->desc, sim->kmem_min);
-			ok = false;
-		}
-		st->limited++;
-	} else if (ok && res == VMEM_RUN_WAIT_CONFIG &&
-		   fuzz_beyond_usable(sim)) {
-		/* A hostile region cut plugged memory: no request goes there. */
-		st->cut_short++;
-	} else if (ok && res == VMEM_RUN_WAIT_CONFIG &&
-		   sim->error_replies >= VMEM_REFUSED_AFTER) {
-		/* ERROR after ERROR: left alone until the target changes. */
-		st->refused_short++;
-	} else if (ok && (res != VMEM_RUN_DONE ||
-			  sim->plugged_size != vmem_sim_target(sim))) {
-		KUNIT_FAIL(test, "%s: no end: run result %d, plugged %#llx, target %#llx, %s: %d",
-			   sim->desc, res, sim->plugged_size,
-			   vmem_sim_target(sim), vmem_sim_what(sim),
-			   sim->e->last_err);
-		ok = false;
-	}
+	if (ok)
+		ok = fuzz_judge_end(test, sim, &sp, res, st);
 	st->runs += sim->nr_runs;
 	return ok;
 }
