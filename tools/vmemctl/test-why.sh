@@ -58,6 +58,12 @@ why_dev virtio12 "resizing" requested_size=$((3 * GiB)) state=resizing \
 why_dev virtio13 "not-resizing" mode=none subblock_size=0 \
 	'state=not resizing'
 why_dev virtio14 "unknown" requested_size=$((3 * GiB))
+why_dev virtio15 "short" requested_size=$((3 * GiB)) \
+	'state=short: the device refuses the blocks left' \
+	'retry_state=waiting for a config change'
+why_dev virtio16 "device-stalled" requested_size=$((3 * GiB)) \
+	'state=waiting for the device: plug unanswered for 12 s' \
+	'retry_state=stalled: plug unanswered for 12 s'
 # Another machine: nothing onlines memory, and unplug_online=0.
 Z=$tmp/why2
 mkdir -p "$Z/sys/devices/system/memory" "$Z/sys/module/virtio_mem/parameters"

@@ -217,6 +217,20 @@ static void why_retrying(struct why *w)
 		      last_text(w, l, sizeof(l)));
 }
 
+/* The driver stopped short and waits, or the device does not answer. */
+static void why_waiting(struct why *w)
+{
+	if (w->st.kind == DS_WAITING_FOR_DEVICE)
+		cause(w, "device-stalled",
+		      "look at the host: the device has not answered a request (a stopped or overloaded VMM); the driver waits for the reply and goes on",
+		      "state '%s'", w->state);
+	else if (w->st.kind == DS_SHORT && !w->explained)
+		cause(w, "short",
+		      "request another size, or fix what the state names on the host; the kernel log says which blocks",
+		      "state '%s': nothing left can take the step; the driver waits for a config change",
+		      w->state);
+}
+
 static void why_dev(struct why *w)
 {
 	const struct dev *d = w->d;
@@ -268,6 +282,7 @@ static void why_dev(struct why *w)
 	if (sizes && plugged > req)
 		why_shrink(w);
 	why_retrying(w);
+	why_waiting(w);
 	if (u(w, F_PLUGGED_NOT_ADDED))
 		cause(w, "not-added",
 		      "none needed: the driver unplugs it first when it shrinks; the kernel log names the failure",
