@@ -44,6 +44,7 @@ import resize_cases  # noqa: E402,F401
 import observe_cases  # noqa: E402,F401
 import correctness_cases  # noqa: E402,F401
 import load_cases  # noqa: E402,F401
+import tool_cases  # noqa: E402,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

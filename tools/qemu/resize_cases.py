@@ -11,6 +11,7 @@ Each takes a booted Guest (testguest.py).
 import time
 
 import guestops
+import tool_cases
 import qemu_trace
 from guestops import (RETRY_WAIT, attr, books_match, memfill_start,
                       memfill_stop, online_all, param, resize, selfcheck,
@@ -107,6 +108,7 @@ def unplug_online_off(g):
               "plugged_size %s with unplug_online=0" % a["plugged_size"])
         books_match(g)
         selfcheck(g, "unplug_online=0")
+        tool_cases.why(g, "unplug-online")
     finally:
         param(g, "unplug_online", "1")
     wait_for(g, 0, timeout=RETRY_WAIT)

@@ -14,6 +14,7 @@ Each takes a Guest (testguest.py).
 import time
 
 import guestops as ops
+import tool_cases
 from qcheck import TestFailure, check
 from registry import case, shape
 from shapes import MOVABLE
@@ -21,9 +22,9 @@ from units import GiB, MiB, fmt_size
 
 REGION = 64 * GiB
 # QEMU cannot reserve 64 GiB on this host: reserve=off.
-shape("scale", region=REGION, append=MOVABLE,
+shape("scale", region=REGION, append=MOVABLE, tools=True,
       device_props={"backend_props": {"reserve": "off"}})
-shape("scale_mom", region=REGION,
+shape("scale_mom", region=REGION, tools=True,
       append=MOVABLE + " memory_hotplug.memmap_on_memory=1",
       device_props={"backend_props": {"reserve": "off"}})
 KASAN = {"CONFIG_KASAN": "KASAN's shadow of a 64 GiB region does not fit "
@@ -87,6 +88,7 @@ def budget_stops(g):
            fmt_size(g.vm.meminfo()["MemFree"])))
     check(plugged >= 32 * GiB, "stopped at %s, below the 32 GiB the "
           "in-tree driver reaches" % fmt_size(plugged))
+    tool_cases.why(g, "kernel-memory")
     check(a.get("memmap_on_memory") == "off",
           "memmap_on_memory %r without the kernel parameter" %
           a.get("memmap_on_memory"))
