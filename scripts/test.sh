@@ -42,9 +42,8 @@ stage build make -s modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait
 	tools/vmemctl/vmemctl
 
 # Under TCG a guest mostly waits (for the device, for a settle time), so
-# the Debian-kernel (12, then 13) and the debug-kernel stages run side by
-# side, each
-# line tagged with its kernel. The debug kernel (lockdep, KASAN,
+# the Debian 12, Debian 13 and debug-kernel stages run in three lanes side
+# by side, each line tagged with its kernel. The debug kernel (lockdep, KASAN,
 # DEBUG_VM) is built once and cached.
 debian() {
 	stage tool make -s -C tools/vmemctl test
@@ -53,6 +52,8 @@ debian() {
 	stage deb scripts/deb-check.sh
 	stage qemu env KERNEL=debian scripts/qemu-test.sh
 	stage soak-debian env KERNEL=debian SOAK_STEPS=15 scripts/soak.sh
+}
+debian13() {
 	stage qemu-debian13 env KERNEL=debian13 scripts/qemu-test.sh
 	stage soak-debian13 env KERNEL=debian13 SOAK_STEPS=15 scripts/soak.sh
 }
@@ -67,6 +68,7 @@ debug() {
 	stage soak-debug env KERNEL=debug SOAK_STEPS=15 scripts/soak.sh
 }
 debian 2>&1 | sed -u 's/^/[debian] /' &
+debian13 2>&1 | sed -u 's/^/[debian13] /' &
 debug 2>&1 | sed -u 's/^/[debug] /' &
 wait
 
