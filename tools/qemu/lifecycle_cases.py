@@ -185,7 +185,7 @@ def suspend_refused_then_resumed(g):
 def reset_and_reach(g, target):
     g.vm.system_reset()
     print("  guest back %.1f s after system_reset" % g.vm.boot_time)
-    dt = ops.wait_for(g, target, timeout=180)
+    dt = ops.wait_for(g, target, timeout=180, rebooted=True)
     print("  %s reached %.1f s after the guest was up" % (fmt_size(target),
                                                            dt))
     ops.books_match(g)
