@@ -434,6 +434,11 @@ def shrink_step(g, pid, target, required, block):
 
 
 def mount_tracefs(g):
-    """tracefs at TRACEFS, once (busybox has no mountpoint)."""
+    """
+    tracefs at TRACEFS, once (busybox has no mountpoint), without comm
+    recording: an event switched on then also patches __schedule (see
+    the "frees" shape).
+    """
     g.vm.sh("grep -q ' %s tracefs ' /proc/mounts || "
-            "mount -t tracefs nodev %s" % (TRACEFS, TRACEFS))
+            "mount -t tracefs nodev %s; echo 0 > %s/options/record-cmd" %
+            (TRACEFS, TRACEFS, TRACEFS))
