@@ -78,16 +78,18 @@ time64_t vmem_stats_error_time(struct vmem_dev *vm, u64 nr_errors)
 /**
  * vmem_offline_watch() - say so when added memory stays offline
  * @vm: the device; no lock held
+ * @warn_secs: the bound (offline_warn_secs), 0 for none; the delayed
+ *	look again uses the last one given
  *
  * Plugged memory in blocks Linux keeps offline is of no use to the guest
  * and, past the driver's threshold, stops further plugging. Once some has
  * been offline for offline_warn_secs, sysfs left_offline shows it and the
  * log says so, once until it is onlined, with the fix.
  */
-void vmem_offline_watch(struct vmem_dev *vm)
+void vmem_offline_watch(struct vmem_dev *vm, unsigned int warn_secs)
 {
-	unsigned long secs = vmem_param_offline_warn_secs(), due = 0;
 	struct vmem_stats *s = &vm->stats;
+	unsigned long secs = warn_secs, due = 0;
 	struct vmem_status st;
 	bool warn = false;
 	u64 off;
@@ -95,6 +97,7 @@ void vmem_offline_watch(struct vmem_dev *vm)
 	vmem_engine_status(vm->engine, &st);
 	off = st.plugged_in[VMEM_MB_OFFLINE];
 	spin_lock(&s->lock);
+	s->warn_secs = warn_secs;
 	if (!off || !secs) {
 		s->offline_since = 0;
 		s->offline_warned = false;
@@ -131,7 +134,12 @@ static void vmem_offline_work(struct work_struct *work)
 	struct vmem_stats *s = container_of(to_delayed_work(work),
 					    struct vmem_stats, offline_work);
 
-	vmem_offline_watch(container_of(s, struct vmem_dev, stats));
+	unsigned int secs;
+
+	spin_lock(&s->lock);
+	secs = s->warn_secs;
+	spin_unlock(&s->lock);
+	vmem_offline_watch(container_of(s, struct vmem_dev, stats), secs);
 }
 
 void vmem_stats_init(struct vmem_dev *vm)

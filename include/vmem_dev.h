@@ -149,9 +149,11 @@ bool vmem_param_memmap_on_memory(void);
 unsigned int vmem_param_offline_warn_secs(void);
 void vmem_params_warn(void);
 
-/* vmem_work.c: config reads and the resize work. */
+/* vmem_cfgspace.c: the config space read, a new config to the engine. */
 void vmem_read_config(struct virtio_device *vdev, struct vmem_config *c);
 void vmem_config_update(struct vmem_dev *vm);
+
+/* vmem_work.c: the config work and the resize work. */
 void vmem_config_work(struct work_struct *work);
 void vmem_resize_work(struct work_struct *work);
 

@@ -41,6 +41,7 @@
  * @offline_since: jiffies since which added memory is offline, 0 if none
  * @offline_warned: the log said so, for this stretch of offline memory
  * @left_offline: bytes offline past the bound (0 otherwise), for sysfs
+ * @warn_secs: the bound of the last watch, for its delayed look again
  * @notify_work: wakes plugged_size's pollers after an ACK, from outside
  *	the engine lock the ACK came under
  * @offline_work: looks again once memory stayed offline for the bound
@@ -52,9 +53,9 @@
  * Locking: the atomics need none; @stall_type and @stall_since are
  * written by the requesting task and read with READ_ONCE(). @lock (a
  * spinlock, a leaf) guards @seen_errors, @last_err_time, @offline_since,
- * @offline_warned and @left_offline. @notify_lock (a mutex) guards @state
- * and @retry from reading the lines to storing them; see vmem_dev.h for
- * the order.
+ * @offline_warned, @left_offline and @warn_secs. @notify_lock (a mutex)
+ * guards @state and @retry from reading the lines to storing them; see
+ * vmem_dev.h for the order.
  */
 struct vmem_stats {
 	atomic64_t req[VMEM_STATS_TYPES][VMEM_STATS_REPLIES];
@@ -64,12 +65,13 @@ struct vmem_stats {
 	atomic64_t offline_and_remove_failures;
 	u16 stall_type;
 	unsigned long stall_since;
-	spinlock_t lock; /* guards seen_errors ... left_offline */
+	spinlock_t lock; /* guards seen_errors ... warn_secs */
 	u64 seen_errors;
 	time64_t last_err_time;
 	unsigned long offline_since;
 	bool offline_warned;
 	u64 left_offline;
+	unsigned int warn_secs;
 	struct work_struct notify_work;
 	struct delayed_work offline_work;
 	struct mutex notify_lock; /* guards state, retry */
@@ -83,7 +85,7 @@ void vmem_stats_init(struct vmem_dev *vm);
 void vmem_stats_stop(struct vmem_dev *vm);
 void vmem_stats_reply(struct vmem_dev *vm, u16 type, u64 bytes, int resp);
 time64_t vmem_stats_error_time(struct vmem_dev *vm, u64 nr_errors);
-void vmem_offline_watch(struct vmem_dev *vm);
+void vmem_offline_watch(struct vmem_dev *vm, unsigned int warn_secs);
 void vmem_notify_pollers(struct vmem_dev *vm);
 
 #endif /* _VMEM_STATS_H */

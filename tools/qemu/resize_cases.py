@@ -206,8 +206,14 @@ def resize_mid_unplug(g):
     marks, prev, at = [(first, top)], None, top
     for target, until, what in plan:
         mark, at = turn(g, target, lambda s: until(s, at), what)
-        check(prev is None or at != prev, "%s: %s was reached before "
-              "the turn" % (what, fmt_size(prev)))
+        if prev is not None and at == prev:
+            # A plug of 1 GiB can end between two polls (it takes about
+            # 0.1 s idle): a missed turn mid-plug is timing, not the
+            # driver. A turn mid-unplug must happen.
+            check("mid-plug" in what, "%s: %s was reached before the "
+                  "turn" % (what, fmt_size(prev)))
+            print("  %s: %s was reached before the turn (the plug was "
+                  "quicker than the poll)" % (what, fmt_size(prev)))
         marks.append((mark, target))
         prev = target
     try:
