@@ -442,3 +442,26 @@ def mount_tracefs(g):
     g.vm.sh("grep -q ' %s tracefs ' /proc/mounts || "
             "mount -t tracefs nodev %s; echo 0 > %s/options/record-cmd" %
             (TRACEFS, TRACEFS, TRACEFS))
+
+
+def shrink_under_load(g, pid, size, block):
+    """
+    Shrink from @size through shrink_plan()'s targets while memfill @pid
+    runs, then stop it: 0 bytes corrupted, and a pass finished while
+    memory went away. Returns the plan.
+    """
+    try:
+        plan = shrink_plan(g, size, block)
+        before = memfill_status(g, pid)
+        for target, required in plan:
+            shrink_step(g, pid, target, required, block)
+        after = memfill_status(g, pid)
+    finally:
+        passes, verified, corrupt = memfill_stop(g, pid)
+    print("  memfill: %d passes (%d while memory went away), %s verified, "
+          "%d bytes corrupted" % (passes, after[0] - before[0],
+                                  fmt_size(verified), corrupt))
+    check(corrupt == 0, "%d bytes corrupted" % corrupt)
+    check(after[0] > before[0], "memfill finished no pass while memory "
+          "was taken away")
+    return plan

@@ -160,20 +160,7 @@ def bbm_under_load(g, bb):
     # 80% of the memory filled, every other 16 MiB given back: every big
     # block holds pages of it, which its unplug must migrate.
     pid = memfill_start(g, 80, args="-F 16")
-    try:
-        plan = guestops.shrink_plan(g, size, bb)
-        before = memfill_status(g, pid)
-        for target, required in plan:
-            guestops.shrink_step(g, pid, target, required, bb)
-        after = memfill_status(g, pid)
-    finally:
-        passes, verified, corrupt = memfill_stop(g, pid)
-    print("  memfill: %d passes (%d while memory went away), %s verified, "
-          "%d bytes corrupted" % (passes, after[0] - before[0],
-                                  fmt_size(verified), corrupt))
-    check(corrupt == 0, "%d bytes corrupted" % corrupt)
-    check(after[0] > before[0], "memfill finished no pass while memory "
-          "was taken away")
+    plan = guestops.shrink_under_load(g, pid, size, bb)
     check(any(r for _t, r in plan), "no target free memory allows: the "
           "case did not unplug under load")
     dt = wait_for(g, 0, online=False, timeout=guestops.RETRY_WAIT)
