@@ -13,7 +13,7 @@ import subprocess
 import guestops as ops
 from qcheck import check
 from registry import VMEMCTL, case
-from units import GiB, MiB
+from units import GiB, MiB, fmt_size
 
 # vmemctl why's exit code when it names a cause.
 WHY_CAUSE = 3
@@ -89,3 +89,25 @@ def tool_why_onlining(g):
     check(rc == 0 and "at the requested size" in out,
           "vmemctl why at the requested size exited %d:\n%s" % (rc, out))
     ops.resize(g, 0)
+
+
+@case("tool_why_free_memory", group="movable")
+def tool_why_free_memory(g):
+    """A shrink to 0 under a load that cannot fit in the boot memory: the
+    step is left short with free memory below the reserve (the guest's
+    own figures say so), and vmemctl why says 'free-memory'. Once the load
+    stops, the driver gets to 0."""
+    ops.resize(g, 1 * GiB)
+    total = g.vm.meminfo()["MemTotal"]
+    fill = ops.memfill_start(g, mib=(total - 512 * MiB) // MiB)
+    g.set_requested("vm0", 0, 2 * MiB)
+    ok, size, a = ops.wait_decided(g, 0, timeout=240.0)
+    check(not ok, "a load of %s reached 0 plugged: the case needs a "
+          "load that cannot fit" % fmt_size(total - 512 * MiB))
+    check(ops.judge_short(g.vm, "why", 0, size, a, 2 * MiB) ==
+          "free memory", "left short at %s, state %r" %
+          (fmt_size(size), a.get("state")))
+    why(g, "free-memory")
+    ops.memfill_alive(g, fill, "tool_why_free_memory")
+    ops.memfill_stop(g, fill)
+    ops.wait_for(g, 0, timeout=ops.RETRY_WAIT + 60)
