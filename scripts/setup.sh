@@ -38,7 +38,7 @@ PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
 	kmod cpio xz-utils zstd rsync python3 ca-certificates perl git
 	qemu-system-x86 busybox-static sparse coccinelle ocaml-nox ocaml-findlib
 	python3-docutils dkms udev tmux man-db
-	dpkg-dev debhelper dh-dkms lintian prometheus"
+	dpkg-dev debhelper dh-dkms lintian prometheus gnuplot-nox"
 
 log() { echo "setup: $*" >&2; }
 

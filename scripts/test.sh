@@ -47,6 +47,7 @@ stage build make -s modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait
 # DEBUG_VM) is built once and cached.
 debian() {
 	stage tool make -s -C tools/vmemctl test
+	stage bench-plot python3 tools/qemu/bench_plot.py --selftest
 	stage install scripts/install-check.sh install dkms
 	stage intree scripts/install-check.sh intree
 	stage deb scripts/deb-check.sh

@@ -35,7 +35,9 @@ nothing else on the machine.
 """
 
 import argparse
+import contextlib
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -48,6 +50,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmtest  # noqa: E402
 import bench_load  # noqa: E402
+import bench_plot  # noqa: E402
 from bench_report import report  # noqa: E402
 from bench_run import run_guest  # noqa: E402
 from vmtest import fmt_size  # noqa: E402
@@ -103,6 +106,11 @@ def parser():
                    help="pause after a step before the next (3 s)")
     p.add_argument("--keep", action="store_true",
                    help="keep the guests' work directories")
+    p.add_argument("--tag", help="the guest kernel's name in the report "
+                   "and the plots (debian, debian13)")
+    p.add_argument("--out", help="where the report, runs.json and the "
+                   "plots (per workload, PNG and SVG) go (default "
+                   "bench-results/<kernel>-<time>)")
     return p
 
 
@@ -202,10 +210,15 @@ def bench(args, modules, seq):
     print("# total %.0f s; host load average (1 min) between %.2f and %.2f "
           "during the runs" % (time.monotonic() - t_start, min(loads),
                                max(loads)))
-    for workload in args.workloads:
-        if workload not in skipped:
-            report([r for r in runs if r["workload"] == workload], seq,
-                   args, workload, bench_load.describe(workload, seq, args))
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        for workload in args.workloads:
+            if workload not in skipped:
+                report([r for r in runs if r["workload"] == workload], seq,
+                       args, workload,
+                       bench_load.describe(workload, seq, args))
+    print(text.getvalue(), end="")
+    outputs(args, runs, seq, text.getvalue())
     failed = [r for r in runs if r["error"] or r["console"]]
     if failed:
         print()
@@ -215,6 +228,29 @@ def bench(args, modules, seq):
                                          r["error"] or r["console"]))
         return 1
     return 0
+
+
+def outputs(args, runs, seq, text):
+    """The report, the runs and a plot per workload in --out."""
+    out = args.out or os.path.join("bench-results", "%s-%s" % (
+        args.tag or "debian",
+        time.strftime("%Y%m%d-%H%M%S")))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "report.txt"), "w") as f:
+        f.write(text)
+    bench_plot.save(runs, seq, args, out, args.tag)
+    try:
+        files = bench_plot.plot_all(
+            [r for r in runs if r["steps"]],
+            {"sequence": seq, "repeat": args.repeat,
+             "tag": args.tag,
+             "kernel": os.path.basename(args.kernel or "")}, out)
+    except RuntimeError as e:
+        files = []
+        print("# no plot: %s" % e)
+    print()
+    print("# report, runs.json and plots in %s/: %s" % (
+        out, " ".join(os.path.basename(f) for f in files)), flush=True)
 
 
 if __name__ == "__main__":
