@@ -47,6 +47,7 @@ def report(runs, seq, args, workload="idle", about=""):
     table(label, w, ours, stock, args)
     retry_notes(label, ours, stock)
     where_time(label, w, ours, stock)
+    migrated(label, w, ours, stock)
     summary(seq, ours, stock)
 
 
@@ -168,6 +169,24 @@ def where_time(label, w, ours, stock):
                 ("%7.1f" % med(sizes)) if sizes else "%7s" % "-",
                 fmt_t(med(tails)),
                 ("%+7.2f" % med(lags)) if lags else "%7s" % "-"))
+
+
+def migrated(label, w, ours, stock):
+    """Pages the guest migrated per step (medians), both drivers."""
+    def mig(steps):
+        return med([s.get("migrated") for s in steps])
+    rows = [(label[i], mig(ours[i]), mig(stock[i]))
+            for i in range(len(label))]
+    if not any(o or s for _, o, s in rows):
+        return
+    print()
+    print("Pages migrated (pgmigrate_success of /proc/vmstat, medians; "
+          "ratio ours/stock):")
+    print("%-*s | %10s %10s %6s" % (w, "step", "ours", "stock", "o/s"))
+    for name, o, s in rows:
+        print("%-*s | %10s %10s %s" % (
+            w, name, "%.0f" % o if o is not None else "-",
+            "%.0f" % s if s is not None else "-", fmt_ratio(o, s)))
 
 
 def total(per, idx, key):

@@ -26,7 +26,8 @@ class StepTimeout(Exception):
 # until it is @want kB.  Only shell builtins run in the loop: "read -t" on a
 # FIFO nobody writes is the sleep, so polling forks nothing. It also says
 # how much system time (USER_HZ ticks, all CPUs) the guest spent meanwhile:
-# a wait without device requests is work (migration) or a timer.
+# a wait without device requests is work (migration) or a timer. And how
+# many pages the kernel migrated (pgmigrate_success of /proc/vmstat).
 GUEST_WAIT = r"""
 want=%(want)d
 f=/run/bench.fifo
@@ -36,13 +37,20 @@ read -r up idle < /proc/uptime
 end=$((${up%%.*} + %(timeout)d))
 read -r c us ni sy rest < /proc/stat
 sys0=$sy
+vmig() {
+	while read -r k v; do
+		[ "$k" = pgmigrate_success ] && { echo "$v"; return; }
+	done < /proc/vmstat
+	echo 0
+}
+mig0=$(vmig)
 i=0
 while :; do
 	read -r k v u < /proc/meminfo
 	if [ "$v" = "$want" ]; then
 		read -r -n 1 x < %(mark)s
 		read -r c us ni sy rest < /proc/stat
-		echo "reached $v $i ksys $((sy - sys0))"
+		echo "reached $v $i ksys $((sy - sys0)) migrated $(($(vmig) - mig0))"
 		exit 0
 	fi
 	i=$((i + 1))
@@ -129,6 +137,9 @@ def run_step(vm, target, base_kb, args, memmap_on_memory=False):
         m = re.search(r"ksys (\d+)", waiter.out)
         if m:
             res["ksys"] = int(m.group(1)) / 100.0     # USER_HZ
+        m = re.search(r"migrated (\d+)", waiter.out)
+        if m:
+            res["migrated"] = int(m.group(1))
         if waiter.rc == 0:
             res["mem"] = waiter.t_done - t0
     return res
