@@ -72,7 +72,14 @@ def tool_metrics(g):
     check(p.returncode == 0, "promtool check metrics: %s%s" %
           (p.stdout, p.stderr))
     print("  %d samples; promtool accepts them; sizes and plug ACKs equal "
-          "sysfs" % len(got))
+          "sysfs; an excerpt:" % len(got))
+    keep = ("virtio_mem_plugged_size_bytes", "virtio_mem_requested_size_bytes",
+            "virtio_mem_plugged_bytes", "virtio_mem_retry_state",
+            "virtio_mem_requests_total{")
+    excerpt = [x for x in text.splitlines() if x.startswith(keep) and
+               ("requests_total" not in x or 'type="plug"' in x)]
+    for ln in excerpt[:12]:
+        print("    " + ln)
     ops.resize(g, 0)
 
 
