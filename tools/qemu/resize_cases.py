@@ -208,9 +208,10 @@ def resize_mid_unplug(g):
         if prev is not None and at == prev:
             # A plug of 1 GiB can end between two polls (it takes about
             # 0.1 s idle): a missed turn mid-plug is timing, not the
-            # driver. A turn mid-unplug must happen.
-            check("mid-plug" in what, "%s: %s was reached before the "
-                  "turn" % (what, fmt_size(prev)))
+            # driver. A turn mid-unplug must happen. The last raise may
+            # come after the previous target was reached.
+            check("mid-plug" in what or "mid-" not in what, "%s: %s was "
+                  "reached before the turn" % (what, fmt_size(prev)))
             print("  %s: %s was reached before the turn (the plug was "
                   "quicker than the poll)" % (what, fmt_size(prev)))
         marks.append((mark, target))
