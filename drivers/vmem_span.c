@@ -15,10 +15,6 @@
  * page moves once, to memory outside the run. The plan then removes the
  * run's blocks one by one; they hold nothing Linux uses any more.
  *
- * A run whose blocks are (nearly) all in use gains nothing: there is no
- * free memory in it that a migrated page could land in. Such a shrink
- * goes block by block, as before.
- *
  * Candidates: online in ZONE_MOVABLE (one zone, as one isolation needs),
  * every subblock plugged and none fake-offline, no memmap on them (the
  * memmap cannot be taken), the device not refusing them, inside the
@@ -115,19 +111,6 @@ static u64 span_longest(const struct vmem_engine *e, const u64 *cost, u64 max)
 	return min(longest, max);
 }
 
-/*
- * Whether the run @mb, @len is (nearly) all in use: no free memory inside
- * it that pages migrated out of one of its blocks could land in, so one
- * take gains nothing over one per block, and holds the run lock longer.
- */
-static bool span_full(const struct vmem_engine *e, u64 mb, u64 len)
-{
-	u64 used = e->mm->range_used(e->mm_priv, mb_addr(e, mb),
-				     len * e->p.mb_size);
-
-	return used >= len * e->p.mb_size - (len * e->p.mb_size >> 3);
-}
-
 /**
  * vmem_span_take() - take back the cheapest run of whole online blocks
  * @e: the engine, e->lock held, unplug_online on, Sub-Block Mode
@@ -167,8 +150,6 @@ u64 vmem_span_take(struct vmem_engine *e, u64 excess)
 	kvfree(cost);
 	if (!len || rc)
 		return 0;	/* the plan meets the reserve and says so */
-	if (span_full(e, mb, len))
-		return 0;	/* block by block: nothing to gain */
 	rc = vmem_books_take_span(e, mb, len);
 	if (rc) {
 		e->span_failed = true;

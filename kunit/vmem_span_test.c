@@ -212,27 +212,6 @@ static void vmem_span_busy_second_test(struct kunit *test)
 	span_busy(test, 1);
 }
 
-/*
- * Every block all in use (a live process holds it): one take of a run
- * gains nothing, as there is no free memory in the run for migrated pages
- * to land in. The shrink goes block by block, as before.
- */
-static void vmem_span_full_blocks_test(struct kunit *test)
-{
-	struct vmem_sim *sim = span_sim(test, "span: full blocks");
-	bool ok = true;
-	u64 mb;
-
-	for (mb = 0; mb < 8; mb++)
-		span_use(sim, mb, 1, 1);
-	vmem_sim_set_config(sim, SZ_512M, SZ_1G);
-	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
-			VMEM_RUN_DONE);
-	KUNIT_EXPECT_TRUE(test, ok);
-	KUNIT_EXPECT_EQ(test, sim->plugged_size, SZ_512M);
-	KUNIT_EXPECT_EQ(test, sim->takes_multi, 0ULL);
-}
-
 /* The admin turns unplug_online off while the run's first block goes. */
 static void span_off_hook(struct vmem_sim *sim, enum vmem_sim_op op,
 			  u64 addr)
@@ -275,7 +254,6 @@ static struct kunit_case vmem_span_test_cases[] = {
 	KUNIT_CASE(vmem_span_busy_test),
 	KUNIT_CASE(vmem_span_busy_second_test),
 	KUNIT_CASE(vmem_span_unplug_online_off_test),
-	KUNIT_CASE(vmem_span_full_blocks_test),
 	{}
 };
 
