@@ -338,11 +338,7 @@ int vmem_books_take(struct vmem_engine *e, u64 mb, unsigned int sb,
  *	memmap on them, every Linux memory block online in one zone
  *
  * One page->take over the whole run: Linux isolates all of it before it
- * migrates anything, so no page moves into a block that goes next. The
- * run must lie in one zone (alloc_contig_range() does not check): it is
- * checked online in ZONE_MOVABLE under the state lock, and other
- * parties' transitions of its blocks are refused until the books follow
- * (vmem_engine_event()).
+ * migrates anything, so no page moves into a block that goes next.
  *
  * Return: 0, -EBUSY if part of it is in transition or offline, or the
  * error of page->take; on failure nothing is taken.
@@ -356,27 +352,21 @@ int vmem_books_take_span(struct vmem_engine *e, u64 mb, u64 nr)
 	spin_lock(&e->state_lock);
 	for (lmb = mb * e->lmbs_per_mb; lmb < end; lmb++)
 		if (test_bit(lmb, e->lmb_moving) ||
-		    !test_bit(lmb, e->lmb_online) ||
-		    test_bit(lmb, e->lmb_kernel))
+		    !test_bit(lmb, e->lmb_online))
 			rc = -EBUSY;
-	if (!rc) {
-		e->taking_mb = mb;
-		e->taking_nr = nr;
-	}
 	spin_unlock(&e->state_lock);
 	if (rc)
 		return rc;
 	rc = e->page->take(e->page_priv, mb_addr(e, mb), nr * e->p.mb_size);
+	if (rc)
+		return rc;
 	spin_lock(&e->state_lock);
-	if (!rc) {
-		bitmap_set(e->g_offline, g_bit(e, mb, 0),
-			   nr * e->sbs_per_mb * e->grans_per_sb);
-		bitmap_set(e->g_taken, g_bit(e, mb, 0),
-			   nr * e->sbs_per_mb * e->grans_per_sb);
-	}
-	e->taking_nr = 0;
+	bitmap_set(e->g_offline, g_bit(e, mb, 0),
+		   nr * e->sbs_per_mb * e->grans_per_sb);
+	bitmap_set(e->g_taken, g_bit(e, mb, 0),
+		   nr * e->sbs_per_mb * e->grans_per_sb);
 	spin_unlock(&e->state_lock);
-	return rc;
+	return 0;
 }
 
 /**

@@ -99,9 +99,7 @@ static enum vmem_run_result vmem_engine_run_locked(struct vmem_engine *e)
 		}
 		vmem_books_settle(e);
 		target = vmem_books_target(e, e->requested, e->usable);
-		/* A run taken back waits only for an unplug that goes on. */
-		vmem_span_fit(e, e->plugged > target && e->unplug_online ?
-			      e->plugged - target : 0);
+		vmem_span_fit(e, e->plugged > target ? e->plugged - target : 0);
 		if (e->plugged < target)
 			rc = vmem_plan_plug_step(e, target - e->plugged);
 		else if (e->plugged > target)

@@ -108,11 +108,6 @@
  * @usable_cut: the last config's usable region cut plugged memory
  * @removing: teardown has begun: transitions that are not the engine's
  *	own are refused
- * @taking_mb: first block of a run being taken back in one go
- *	(vmem_books_take_span()): other parties' transitions of its blocks
- *	are refused until the books follow, so that the run stays online
- *	in ZONE_MOVABLE, one zone
- * @taking_nr: blocks of that run, 0 if none
  * @result: the last run's result
  * @last_err: the errno of the last failure, 0 if none
  * @last_what: what failed last
@@ -173,8 +168,6 @@ struct vmem_engine {
 	bool cfg_unplug_online;
 	bool usable_cut;
 	bool removing;
-	u64 taking_mb;
-	u64 taking_nr;
 	enum vmem_run_result result;
 	int last_err;
 	enum vmem_what last_what;

@@ -105,16 +105,6 @@ static void vmem_books_refs(struct vmem_engine *e, u64 addr, u64 size,
 	}
 }
 
-/* Whether [@addr, @addr + @size) meets the run being taken, state lock held. */
-static bool vmem_books_taking(const struct vmem_engine *e, u64 addr, u64 size)
-{
-	u64 lo = mb_addr(e, e->taking_mb);
-
-	lockdep_assert_held(&e->state_lock);
-	return e->taking_nr && addr < lo + e->taking_nr * e->p.mb_size &&
-	       addr + size > lo;
-}
-
 /**
  * vmem_engine_event() - follow an online/offline transition
  * @e: the engine; only e->state_lock is taken
@@ -125,8 +115,7 @@ static bool vmem_books_taking(const struct vmem_engine *e, u64 addr, u64 size)
  * @ours: the transition comes from one of the engine's own mm calls
  *
  * See enum vmem_mem_event. Once the teardown has begun, transitions that
- * are not the engine's own are refused, and so are those of a run the
- * engine is taking back in one go. At GOING_OFFLINE the driver's
+ * are not the engine's own are refused. At GOING_OFFLINE the driver's
  * fake-offline pages lose their reference (page->unref) so that offlining
  * skips them; CANCEL_OFFLINE gives it back.
  *
@@ -148,8 +137,7 @@ int vmem_engine_event(struct vmem_engine *e, enum vmem_mem_event ev,
 	if (ev == VMEM_MEM_CANCEL_OFFLINE)
 		vmem_books_refs(e, addr, size, false);
 	spin_lock(&e->state_lock);
-	if (going && !ours &&
-	    (e->removing || vmem_books_taking(e, addr, size))) {
+	if (going && e->removing && !ours) {
 		spin_unlock(&e->state_lock);
 		return -EBUSY;
 	}

@@ -207,9 +207,6 @@ static int vmem_mm_may_take(void *priv, u64 addr, u64 size)
 			totalram_pages() / VMEM_RESERVE_DIV);
 	sys_free = global_zone_page_state(NR_FREE_PAGES);
 	vmem_range_usage(vm, PHYS_PFN(addr), PHYS_PFN(size), &free, &used);
-	/* All of it is the driver's already: nothing leaves Linux. */
-	if (!free && !used)
-		return 0;
 	if (sys_free >= free + used + reserve)
 		return 0;
 	atomic64_inc(&vm->stats.fake_offline_failures);

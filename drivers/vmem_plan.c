@@ -620,18 +620,17 @@ static int mb_remove_whole(struct vmem_engine *e, unsigned int nr, bool idle,
 }
 
 /*
- * Remove the next block of the run taken back in one go (vmem_span.c);
- * with @take, take a run first if none is left. Returns 1 on progress, 0
- * if there is no run (or its block failed: the rest of the run goes back
- * to Linux, and the plan goes block by block), or the error of a block
- * removed whose unplug failed.
+ * The next block of the run taken back in one go (vmem_span.c), taking a
+ * run first if none is left. Returns 1 on progress, 0 if there is no run
+ * (or its block failed: the plan goes block by block), or the error of a
+ * block removed whose unplug failed.
  */
-static int mb_remove_span(struct vmem_engine *e, u64 excess, bool take)
+static int mb_remove_span(struct vmem_engine *e, u64 excess)
 {
 	u64 mb = vmem_span_next(e);
 	int rc;
 
-	if (mb == VMEM_SPAN_NONE && take && vmem_span_take(e, excess))
+	if (mb == VMEM_SPAN_NONE && vmem_span_take(e, excess))
 		mb = vmem_span_next(e);
 	if (mb == VMEM_SPAN_NONE)
 		return 0;
@@ -679,16 +678,13 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	}
 
 	/*
-	 * Whole online blocks: what is left of a run taken back in one go,
-	 * those with nothing to migrate, then in Sub-Block Mode the cheapest
-	 * run of ZONE_MOVABLE ones in one go (vmem_span.c), then any, one by
-	 * one.
+	 * Whole online blocks: those with nothing to migrate, then in Sub-Block
+	 * Mode the cheapest run of ZONE_MOVABLE ones in one go (vmem_span.c),
+	 * then any, one by one.
 	 */
-	ret = mb_remove_span(e, excess, false);
-	if (!ret)
-		ret = mb_remove_whole(e, nr, true, &why, &rc);
+	ret = mb_remove_whole(e, nr, true, &why, &rc);
 	if (!ret && !e->p.bbm)
-		ret = mb_remove_span(e, excess, true);
+		ret = mb_remove_span(e, excess);
 	if (!ret)
 		ret = mb_remove_whole(e, nr, false, &why, &rc);
 	if (ret)

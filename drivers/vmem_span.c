@@ -28,15 +28,14 @@
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/math64.h>
-#include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "vmem_engine_internal.h"
 
 /*
- * At most this much in one take (but one block at least): the run lock
- * is held across it, and a new target waits until it ends.
+ * At most this much in one take: the run lock is held across it, and a
+ * new target waits until it ends.
  */
 #define VMEM_SPAN_MAX_BYTES	SZ_1G
 
@@ -121,23 +120,21 @@ static u64 span_longest(const struct vmem_engine *e, const u64 *cost, u64 max)
  */
 u64 vmem_span_take(struct vmem_engine *e, u64 excess)
 {
-	u64 max = max_t(u64, div64_u64(VMEM_SPAN_MAX_BYTES, e->p.mb_size), 1);
-	u64 want = min(div64_u64(excess, e->p.mb_size), max), len, mb;
+	u64 want = div64_u64(min_t(u64, excess, VMEM_SPAN_MAX_BYTES),
+			     e->p.mb_size), len, mb;
 	u64 *cost;
 	int rc;
 
 	lockdep_assert_held(&e->lock);
 	if (!want || e->span_failed || e->p.bbm)
 		return 0;
-	cost = kvmalloc_array(e->nr_mbs, sizeof(*cost), GFP_KERNEL);
+	cost = kmalloc_array(e->nr_mbs, sizeof(*cost), GFP_KERNEL);
 	if (!cost)
 		return 0;	/* the plan goes block by block */
-	for (mb = 0; mb < e->nr_mbs; mb++) {
+	for (mb = 0; mb < e->nr_mbs; mb++)
 		cost[mb] = span_candidate(e, mb) ?
 			   e->mm->range_used(e->mm_priv, mb_addr(e, mb),
 					     e->p.mb_size) : VMEM_SPAN_NONE;
-		cond_resched();
-	}
 	rc = -ENOSPC;
 	/* Shorter runs while the whole one would eat into the reserve. */
 	for (len = span_longest(e, cost, want); len; len--) {
@@ -147,7 +144,7 @@ u64 vmem_span_take(struct vmem_engine *e, u64 excess)
 		if (rc != -ENOSPC)
 			break;
 	}
-	kvfree(cost);
+	kfree(cost);
 	if (!len || rc)
 		return 0;	/* the plan meets the reserve and says so */
 	rc = vmem_books_take_span(e, mb, len);
