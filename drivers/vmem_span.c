@@ -9,8 +9,7 @@
  * go, and move again. Here the engine picks the run of adjacent blocks
  * that holds the fewest used pages (the glue counts them: free pages per
  * block are what the kernel already shows), checks the free-memory
- * reserve for the run as a whole, and takes it back with one page->take
- * (at most VMEM_SPAN_MAX_BYTES: a longer shrink takes several runs).
+ * reserve for the run as a whole, and takes it back with one page->take.
  * Linux isolates the whole run before it migrates anything, so each used
  * page moves once, to memory outside the run. The plan then removes the
  * run's blocks one by one; they hold nothing Linux uses any more.
@@ -28,16 +27,9 @@
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/math64.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "vmem_engine_internal.h"
-
-/*
- * At most this much in one take: the run lock is held across it, and a
- * new target waits until it ends.
- */
-#define VMEM_SPAN_MAX_BYTES	SZ_1G
 
 static bool span_candidate(const struct vmem_engine *e, u64 mb)
 {
@@ -120,8 +112,7 @@ static u64 span_longest(const struct vmem_engine *e, const u64 *cost, u64 max)
  */
 u64 vmem_span_take(struct vmem_engine *e, u64 excess)
 {
-	u64 want = div64_u64(min_t(u64, excess, VMEM_SPAN_MAX_BYTES),
-			     e->p.mb_size), len, mb;
+	u64 want = div64_u64(excess, e->p.mb_size), len, mb;
 	u64 *cost;
 	int rc;
 
