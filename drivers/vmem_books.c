@@ -331,45 +331,6 @@ int vmem_books_take(struct vmem_engine *e, u64 mb, unsigned int sb,
 }
 
 /**
- * vmem_books_take_span() - take whole online blocks back in one go
- * @e: the engine, e->lock held
- * @mb: the first block
- * @nr: blocks: adjacent, every subblock plugged, none fake-offline, no
- *	memmap on them, every Linux memory block online in one zone
- *
- * One page->take over the whole run: Linux isolates all of it before it
- * migrates anything, so no page moves into a block that goes next.
- *
- * Return: 0, -EBUSY if part of it is in transition or offline, or the
- * error of page->take; on failure nothing is taken.
- */
-int vmem_books_take_span(struct vmem_engine *e, u64 mb, u64 nr)
-{
-	unsigned long lmb, end = (mb + nr) * e->lmbs_per_mb;
-	int rc = 0;
-
-	lockdep_assert_held(&e->lock);
-	spin_lock(&e->state_lock);
-	for (lmb = mb * e->lmbs_per_mb; lmb < end; lmb++)
-		if (test_bit(lmb, e->lmb_moving) ||
-		    !test_bit(lmb, e->lmb_online))
-			rc = -EBUSY;
-	spin_unlock(&e->state_lock);
-	if (rc)
-		return rc;
-	rc = e->page->take(e->page_priv, mb_addr(e, mb), nr * e->p.mb_size);
-	if (rc)
-		return rc;
-	spin_lock(&e->state_lock);
-	bitmap_set(e->g_offline, g_bit(e, mb, 0),
-		   nr * e->sbs_per_mb * e->grans_per_sb);
-	bitmap_set(e->g_taken, g_bit(e, mb, 0),
-		   nr * e->sbs_per_mb * e->grans_per_sb);
-	spin_unlock(&e->state_lock);
-	return 0;
-}
-
-/**
  * vmem_books_release() - plugged subblocks need not stay fake-offline
  * @e: the engine, e->lock held, no request in flight for them
  * @mb: the block
@@ -400,14 +361,12 @@ void vmem_books_release(struct vmem_engine *e, u64 mb, unsigned int sb,
  *
  * Fake-offline granules of plugged subblocks of added blocks: left by a
  * release that met a transition, or by a block that came online while a
- * request for it was in flight. Not those of the run an unplug took back
- * in one go (vmem_span.c), whose blocks go next.
+ * request for it was in flight.
  */
 void vmem_books_settle(struct vmem_engine *e)
 {
 	unsigned long all = e->nr_mbs * e->sbs_per_mb * e->grans_per_sb, g;
 	bool pending;
-	u64 mb;
 
 	lockdep_assert_held(&e->lock);
 	spin_lock(&e->state_lock);
@@ -417,11 +376,9 @@ void vmem_books_settle(struct vmem_engine *e)
 	if (!pending)
 		return;
 	for_each_set_bit(g, e->g_offline, all) {
-		mb = g / e->grans_per_sb / e->sbs_per_mb;
-		/* A run taken back in one go waits for its removal. */
 		if (!test_bit(g / e->grans_per_sb, e->sb_plugged) ||
-		    mb_state(e, mb) == VMEM_MB_UNUSED ||
-		    (mb >= e->span_mb && mb - e->span_mb < e->span_nr))
+		    mb_state(e, g / e->grans_per_sb / e->sbs_per_mb) ==
+		    VMEM_MB_UNUSED)
 			continue;
 		vmem_books_release_grans(e, g, 1);
 	}

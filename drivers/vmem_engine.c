@@ -95,11 +95,9 @@ static enum vmem_run_result vmem_engine_run_locked(struct vmem_engine *e)
 		if (vmem_books_adopt_config(e)) {
 			e->retry_ms = 0;
 			memset(e->mb_errors, 0, e->nr_mbs ?: 1);
-			e->span_failed = false;
 		}
 		vmem_books_settle(e);
 		target = vmem_books_target(e, e->requested, e->usable);
-		vmem_span_fit(e, e->plugged > target ? e->plugged - target : 0);
 		if (e->plugged < target)
 			rc = vmem_plan_plug_step(e, target - e->plugged);
 		else if (e->plugged > target)

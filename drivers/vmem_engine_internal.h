@@ -67,12 +67,6 @@
  * @retry_ms: the next retry delay
  * @nr_requests: device requests sent, for tests and statistics
  * @unplug_all_pending: an UNPLUG_ALL must succeed before anything else
- * @span_mb: first block of the run of whole online blocks an unplug took
- *	back in one go (vmem_span.c); the run's blocks still online are
- *	removed next
- * @span_nr: blocks of that run, 0 if none
- * @span_failed: taking a run back failed since the last new target: the
- *	unplug goes block by block
  *
  * @state_lock: a spinlock, never held across a device request or an mm
  *	call. Guards the fields from @mb_state to @moving_wq; the memory
@@ -147,9 +141,6 @@ struct vmem_engine {
 	unsigned int retry_ms;
 	u64 nr_requests;
 	bool unplug_all_pending;
-	u64 span_mb;
-	u64 span_nr;
-	bool span_failed;
 
 	spinlock_t state_lock; /* the books the notifier shares: see above */
 	u8 *mb_state;
@@ -327,7 +318,6 @@ void vmem_books_set_plugged(struct vmem_engine *e, u64 mb, unsigned int sb,
 			    unsigned int nr, bool plugged);
 int vmem_books_claim(struct vmem_engine *e, u64 mb, unsigned int sb,
 		     unsigned int nr);
-int vmem_books_take_span(struct vmem_engine *e, u64 mb, u64 nr);
 int vmem_books_take(struct vmem_engine *e, u64 mb, unsigned int sb,
 		    unsigned int nr);
 void vmem_books_release(struct vmem_engine *e, u64 mb, unsigned int sb,
@@ -346,16 +336,6 @@ void vmem_books_free(struct vmem_engine *e);
 int vmem_resp_to_errno(int resp);
 int vmem_call(struct vmem_engine *e, int type, u64 addr, u16 nb_blocks,
 	      u16 *state);
-
-/*
- * vmem_span.c, e->lock held: whole online blocks an unplug takes back
- * together, the cheapest first.
- */
-#define VMEM_SPAN_NONE	U64_MAX
-u64 vmem_span_next(struct vmem_engine *e);
-u64 vmem_span_take(struct vmem_engine *e, u64 excess);
-void vmem_span_fit(struct vmem_engine *e, u64 excess);
-void vmem_span_drop(struct vmem_engine *e);
 
 /*
  * The steps of the run loop (vmem_plan.c), e->lock held: each returns 1

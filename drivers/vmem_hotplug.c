@@ -183,14 +183,6 @@ static bool vmem_mm_range_idle(void *priv, u64 addr, u64 size)
 	return vmem_pages_idle(priv, PHYS_PFN(addr), PHYS_PFN(size));
 }
 
-static u64 vmem_mm_range_used(void *priv, u64 addr, u64 size)
-{
-	unsigned long free, used;
-
-	vmem_range_usage(priv, PHYS_PFN(addr), PHYS_PFN(size), &free, &used);
-	return PFN_PHYS(used);
-}
-
 /*
  * Memory taken back from Linux must leave it enough to live on: migrating
  * a workload's pages into the last free memory would wake the OOM killer.
@@ -261,7 +253,6 @@ const struct vmem_mm_ops vmem_hotplug_ops = {
 	.remove = vmem_mm_remove,
 	.offline_and_remove = vmem_mm_offline_and_remove,
 	.range_idle = vmem_mm_range_idle,
-	.range_used = vmem_mm_range_used,
 	.may_take = vmem_mm_may_take,
 	.zone = vmem_mm_zone,
 	.kernel_mem = vmem_mm_kernel_mem,

@@ -579,73 +579,10 @@ static int mb_remove_memmap_only(struct vmem_engine *e, bool online)
 	return ret;
 }
 
-/* Whether @mb, online, holds nothing to migrate (its memmap aside). */
-static bool mb_idle(const struct vmem_engine *e, u64 mb)
-{
-	u64 memmap = test_bit(mb, e->mb_memmap) ?
-		     e->p.memmap_size * e->lmbs_per_mb : 0;
-
-	return e->mm->range_idle(e->mm_priv, mb_addr(e, mb) + memmap,
-				 e->p.mb_size - memmap);
-}
-
-/*
- * Remove one whole online block of at most @nr plugged subblocks,
- * ZONE_MOVABLE first, highest first; with @idle only one with nothing to
- * migrate. Returns 1 on progress, 0 if none went (*@rc: the last
- * failure), or the error of a block removed whose unplug failed.
- */
-static int mb_remove_whole(struct vmem_engine *e, unsigned int nr, bool idle,
-			   enum vmem_what *why, int *rc)
-{
-	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
-	unsigned int i, n;
-	u64 mb;
-
-	for (i = 0; i < ARRAY_SIZE(online); i++) {
-		for (mb = e->nr_mbs; mb-- > 0;) {
-			n = mb_plugged_sbs(e, mb);
-			if (mb_state(e, mb) != online[i] || !n || n > nr ||
-			    mb_unplug_skip(e, mb, why) ||
-			    vmem_books_moving(e, mb) || (idle && !mb_idle(e, mb)))
-				continue;
-			*rc = mb_remove(e, mb);
-			if (!*rc)
-				return 1;
-			if (mb_state(e, mb) == VMEM_MB_UNUSED)
-				return *rc;	/* removed; unplug failed */
-		}
-	}
-	return 0;
-}
-
-/*
- * The next block of the run taken back in one go (vmem_span.c), taking a
- * run first if none is left. Returns 1 on progress, 0 if there is no run
- * (or its block failed: the plan goes block by block), or the error of a
- * block removed whose unplug failed.
- */
-static int mb_remove_span(struct vmem_engine *e, u64 excess)
-{
-	u64 mb = vmem_span_next(e);
-	int rc;
-
-	if (mb == VMEM_SPAN_NONE && vmem_span_take(e, excess))
-		mb = vmem_span_next(e);
-	if (mb == VMEM_SPAN_NONE)
-		return 0;
-	rc = mb_remove(e, mb);
-	if (!rc)
-		return 1;
-	vmem_span_drop(e);	/* hands back what is left of the run */
-	return mb_state(e, mb) == VMEM_MB_UNUSED ? rc : 0;
-}
-
 /*
  * Unplug toward the target, cheapest first: subblocks of blocks Linux
  * does not have, then offline blocks, then (with unplug_online) whole
- * online blocks (ZONE_MOVABLE ones with the fewest used pages first,
- * several at once: vmem_span.c), then subblocks of online blocks,
+ * online blocks, ZONE_MOVABLE first, then subblocks of online blocks,
  * then blocks left with only a memmap larger than the excess. Highest
  * addresses first throughout. Returns 1 on progress or a negative errno.
  */
@@ -655,8 +592,8 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
 	enum vmem_what why = VMEM_WHAT_NONE;
 	enum vmem_mb_state s;
-	int rc = 0, ret;
-	unsigned int i;
+	unsigned int i, n;
+	int rc = 0;
 	u64 mb;
 
 	for (mb = e->nr_mbs; mb-- > 0;) {
@@ -677,18 +614,22 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 		return vmem_err(e, -EPERM, VMEM_WHAT_UNPLUG_ONLINE_OFF);
 	}
 
-	/*
-	 * Whole online blocks: those with nothing to migrate, then in Sub-Block
-	 * Mode the cheapest run of ZONE_MOVABLE ones in one go (vmem_span.c),
-	 * then any, one by one.
-	 */
-	ret = mb_remove_whole(e, nr, true, &why, &rc);
-	if (!ret && !e->p.bbm)
-		ret = mb_remove_span(e, excess);
-	if (!ret)
-		ret = mb_remove_whole(e, nr, false, &why, &rc);
-	if (ret)
-		return ret;
+	for (i = 0; i < ARRAY_SIZE(online); i++) {
+		for (mb = e->nr_mbs; mb-- > 0;) {
+			n = mb_plugged_sbs(e, mb);
+			if (mb_state(e, mb) != online[i] || !n || n > nr ||
+			    mb_unplug_skip(e, mb, &why) ||
+			    vmem_books_moving(e, mb))
+				continue;
+			rc = mb_remove(e, mb);
+			if (rc) {
+				if (mb_state(e, mb) == VMEM_MB_UNUSED)
+					return rc;	/* removed; unplug failed */
+				continue;
+			}
+			return 1;
+		}
+	}
 
 	if (e->p.bbm) {	/* gives up; the retry comes with backoff */
 		if (!rc && why != VMEM_WHAT_NONE)

@@ -69,10 +69,7 @@ enum vmem_zone {
  * @range_idle: a racy look at an online range: is every page of it free
  *	in the page allocator or fake-offline (vmem_engine_page_ours())?
  *	Only picks a path: a wrong "yes" costs a vetoed offline, never data
- * @range_used: a racy count of the bytes of an online range in use
- *	(neither free nor fake-offline): what taking it back would migrate.
- *	Only orders the choice of blocks to take back
- * @may_take: may [@addr, @addr + @size) of online blocks leave Linux
+ * @may_take: may [@addr, @addr + @size) of an online block leave Linux
  *	now: its free pages go, its used ones move elsewhere, and what
  *	stays free must cover the free-memory reserve. 0 or -ENOSPC
  * @zone: where the added memory block at @addr is now
@@ -94,7 +91,6 @@ struct vmem_mm_ops {
 	int (*remove)(void *priv, u64 addr, u64 size);
 	int (*offline_and_remove)(void *priv, u64 addr, u64 size);
 	bool (*range_idle)(void *priv, u64 addr, u64 size);
-	u64 (*range_used)(void *priv, u64 addr, u64 size);
 	int (*may_take)(void *priv, u64 addr, u64 size);
 	enum vmem_zone (*zone)(void *priv, u64 addr);
 	void (*kernel_mem)(void *priv, struct vmem_kmem *k);
@@ -111,9 +107,7 @@ struct vmem_mm_ops {
  *	came from @take, otherwise they were kept at onlining (@keep)
  * @take: take pages of an online block back from the page allocator
  *	(alloc_contig_range()) and keep them fake-offline; gives up, never
- *	loops. 0 or a negative errno. The range may span several online
- *	Linux memory blocks of one zone: it is isolated as a whole, so what
- *	is migrated out of it lands outside
+ *	loops. 0 or a negative errno
  * @unref: at MEM_GOING_OFFLINE, for the driver's fake-offline pages of the
  *	block: drop the driver's reference, so that offlining skips them,
  *	and fix the managed page count as offlining will count them

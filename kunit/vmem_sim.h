@@ -176,10 +176,6 @@ typedef void (*vmem_sim_hook_t)(struct vmem_sim *sim, enum vmem_sim_op op,
  * @gen: the page rules
  * @usable_exact: UNPLUG_ALL sets the usable region to exactly
  *	requested_size (a device the spec allows, stricter than QEMU)
- * @migrate_inside: used pages a take migrates land in free granules of
- *	the region, the highest first (where a top-down shrink goes next),
- *	and only what does not fit there leaves it; otherwise they all
- *	leave the region (boot memory)
  */
 struct vmem_sim_params {
 	struct vmem_engine_params e;
@@ -193,7 +189,6 @@ struct vmem_sim_params {
 	enum vmem_sim_dialect dialect;
 	enum vmem_sim_gen gen;
 	bool usable_exact;
-	bool migrate_inside;
 };
 
 /* Kernel memory no test runs out of. */
@@ -253,10 +248,6 @@ struct vmem_sim_params {
  * @faults: injected faults
  * @nr_faults: entries of @faults used
  * @calls: per enum vmem_sim_op, calls so far
- * @migrated: bytes of used granules page takes migrated so far
- * @take_max: the largest page take so far, bytes
- * @takes_multi: page takes of more than one Linux memory block tried so
- *	far (those that failed too)
  * @violations: rules the engine broke so far
  * @violation: the first of them
  * @last: result of the last engine run
@@ -316,9 +307,6 @@ struct vmem_sim {
 	struct vmem_sim_fault faults[VMEM_SIM_MAX_FAULTS];
 	unsigned int nr_faults;
 	u64 calls[VMEM_SIM_NR_OPS];
-	u64 migrated;
-	u64 take_max;
-	u64 takes_multi;
 	unsigned int violations;
 	char violation[160];
 
@@ -455,7 +443,6 @@ int vmem_sim_pages_offline(struct vmem_sim *sim, u64 lmb, bool ours);
 void vmem_sim_pages_gone(struct vmem_sim *sim, u64 lmb);
 void vmem_sim_pages_cancel_online(struct vmem_sim *sim, u64 lmb);
 bool vmem_sim_pages_idle(struct vmem_sim *sim, u64 addr, u64 size);
-u64 vmem_sim_pages_used(struct vmem_sim *sim, u64 addr, u64 size);
 
 /* vmem_sim_mm.c */
 extern const struct vmem_mm_ops vmem_sim_mm_ops;

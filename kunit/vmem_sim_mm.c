@@ -452,11 +452,6 @@ static bool sim_range_idle(void *priv, u64 addr, u64 size)
 	return vmem_sim_pages_idle(priv, addr, size);
 }
 
-static u64 sim_range_used(void *priv, u64 addr, u64 size)
-{
-	return vmem_sim_pages_used(priv, addr, size);
-}
-
 static int sim_may_take(void *priv, u64 addr, u64 size)
 {
 	struct vmem_sim *sim = priv;
@@ -496,7 +491,6 @@ const struct vmem_mm_ops vmem_sim_mm_ops = {
 	.remove = sim_remove,
 	.offline_and_remove = sim_offline_and_remove,
 	.range_idle = sim_range_idle,
-	.range_used = sim_range_used,
 	.may_take = sim_may_take,
 	.zone = sim_zone,
 	.kernel_mem = sim_kernel_mem,

@@ -56,37 +56,6 @@ static bool sim_grans(struct vmem_sim *sim, const char *what, u64 addr,
 	return true;
 }
 
-/*
- * The granules of a take: like alloc_contig_range(), it may span several
- * Linux memory blocks, all online in one zone (a range across zones
- * cannot be isolated whole; Linux fails it, the sim calls it a bug).
- */
-static bool sim_span(struct vmem_sim *sim, u64 addr, u64 size, u64 *first,
-		     u64 *end)
-{
-	u64 top = vmem_sim_mb_addr(sim, sim->nr_mbs), lmb, lmb0, lmb1;
-
-	if (!size || addr < sim->first_mb || addr + size > top) {
-		vmem_sim_violation(sim, "take(%#llx, %#llx): outside the region",
-				   addr, size);
-		return false;
-	}
-	lmb0 = (addr - sim->first_mb) / sim->p.e.lmb_size;
-	lmb1 = (addr + size - 1 - sim->first_mb) / sim->p.e.lmb_size;
-	for (lmb = lmb0; lmb <= lmb1; lmb++) {
-		if (!vmem_sim_lmb_online(sim, lmb) ||
-		    sim->zone[lmb] != sim->zone[lmb0]) {
-			vmem_sim_violation(sim,
-					   "take(%#llx, %#llx): memory block %llu is not online in the zone of the first",
-					   addr, size, lmb);
-			return false;
-		}
-	}
-	*first = vmem_sim_gran(sim, addr);
-	*end = vmem_sim_gran(sim, addr + size - 1) + 1;
-	return true;
-}
-
 /* A whole-granule op outside a transition of its block: the checks. */
 static bool sim_still(struct vmem_sim *sim, const char *what, u64 g)
 {
@@ -186,35 +155,16 @@ static void sim_page_give(void *priv, u64 addr, u64 size, bool taken)
 	sim->managed += end - first;
 }
 
-/*
- * @n granules' worth of migrated pages land in free granules of online
- * blocks not in transition, the highest first; the rest leave the region.
- */
-static void sim_land(struct vmem_sim *sim, u64 n)
-{
-	u64 g, lmb;
-
-	for (g = sim->nr_grans; n && g-- > 0;) {
-		lmb = sim_lmb_of(sim, g);
-		if (sim->gst[g] != VMEM_G_LINUX || test_bit(lmb, sim->moving) ||
-		    !vmem_sim_lmb_online(sim, lmb) || test_bit(g, sim->used) ||
-		    test_bit(g, sim->pinned) || test_bit(g, sim->foreign))
-			continue;
-		set_bit(g, sim->used);
-		n--;
-	}
-}
-
 static int sim_page_take(void *priv, u64 addr, u64 size)
 {
 	struct vmem_sim *sim = priv;
-	u64 g, first, end, moved = 0, idx = sim->calls[VMEM_SIM_FAKE_OFFLINE]++;
+	u64 g, first, end, idx = sim->calls[VMEM_SIM_FAKE_OFFLINE]++;
 	s64 mb = vmem_sim_mb_of(sim, addr);
 	int ret;
 
 	if (sim->p.e.bbm && !vmem_sim_mb_moving(sim, mb))
 		; /* BBM takes whole big blocks back before an offline */
-	if (!sim_span(sim, addr, size, &first, &end))
+	if (!sim_grans(sim, "take", addr, size, &first, &end))
 		return -EINVAL;
 	for (g = first; g < end; g++) {
 		if (!sim_still(sim, "take", g))
@@ -226,8 +176,6 @@ static int sim_page_take(void *priv, u64 addr, u64 size)
 			return -EINVAL;
 		}
 	}
-	if (size > sim->p.e.lmb_size)
-		sim->takes_multi++;
 	if (vmem_sim_fault(sim, VMEM_SIM_FAKE_OFFLINE, idx, mb, &ret))
 		return ret;
 	for (g = first; g < end; g++)
@@ -236,16 +184,10 @@ static int sim_page_take(void *priv, u64 addr, u64 size)
 	for (g = first; g < end; g++) {
 		sim->gst[g] = VMEM_G_TAKEN;
 		/* What was in use, a balloon's pages too, moved elsewhere. */
-		if (test_bit(g, sim->used) || test_bit(g, sim->foreign))
-			moved++;
 		clear_bit(g, sim->used);
 		clear_bit(g, sim->foreign);
 	}
 	sim->managed -= end - first;
-	sim->migrated += moved * sim->gran;
-	sim->take_max = max(sim->take_max, size);
-	if (sim->p.migrate_inside)
-		sim_land(sim, moved);
 	return 0;
 }
 
@@ -454,28 +396,4 @@ bool vmem_sim_pages_idle(struct vmem_sim *sim, u64 addr, u64 size)
 			return false;
 	}
 	return true;
-}
-
-/**
- * vmem_sim_pages_used() - bytes of the range the workload uses
- * @sim: the sim
- * @addr: first byte
- * @size: bytes
- *
- * The glue's count (vmem_range_usage()): granules in use, pinned or
- * holding another driver's pages, in Linux's hands.
- *
- * Return: the bytes taking the range back would have to migrate.
- */
-u64 vmem_sim_pages_used(struct vmem_sim *sim, u64 addr, u64 size)
-{
-	u64 g, n = 0, first = vmem_sim_gran(sim, addr);
-	u64 end = vmem_sim_gran(sim, addr + size - 1) + 1;
-
-	for (g = first; g < end; g++)
-		if (sim->gst[g] == VMEM_G_LINUX &&
-		    (test_bit(g, sim->used) || test_bit(g, sim->pinned) ||
-		     test_bit(g, sim->foreign)))
-			n++;
-	return n * sim->gran;
 }
