@@ -238,13 +238,10 @@ def outputs(args, runs, seq, text):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "report.txt"), "w") as f:
         f.write(text)
-    bench_plot.save(runs, seq, args, out, args.tag)
+    meta = bench_plot.save(runs, seq, args, out, args.tag)
     try:
-        files = bench_plot.plot_all(
-            [r for r in runs if r["steps"]],
-            {"sequence": seq, "repeat": args.repeat,
-             "tag": args.tag,
-             "kernel": os.path.basename(args.kernel or "")}, out)
+        files = bench_plot.plot_all([r for r in runs if r["steps"]], meta,
+                                    out)
     except RuntimeError as e:
         files = []
         print("# no plot: %s" % e)

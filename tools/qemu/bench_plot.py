@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_stats import collect  # noqa: E402
+from bench_stats import collect, spread, step_value  # noqa: E402
 from units import fmt_size  # noqa: E402
 
 # Which time a plot shows: until the guest's MemTotal followed (the time a
@@ -31,7 +31,10 @@ KEY = "mem"
 
 
 def save(runs, seq, args, outdir, tag):
-    """Write the runs and what they ran as @outdir/runs.json."""
+    """
+    Write the runs and what they ran as @outdir/runs.json; returns that
+    description (plot_all()'s @meta).
+    """
     path = os.path.join(outdir, "runs.json")
     meta = {"tag": tag, "sequence": seq, "repeat": args.repeat,
             "region": args.region, "block_size": args.block_size,
@@ -40,17 +43,15 @@ def save(runs, seq, args, outdir, tag):
     with open(path + ".tmp", "w") as f:
         json.dump({"meta": meta, "runs": runs}, f, indent=1, default=str)
     os.replace(path + ".tmp", path)
-    return path
+    return meta
 
 
 def stats(steps):
     """(median, min, max) of KEY over the runs of one step, or None."""
-    vals = sorted(s[KEY] for s in steps if s.get(KEY) is not None)
-    if not vals:
+    mid = step_value(steps, KEY)
+    if mid is None:
         return None
-    n = len(vals)
-    mid = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
-    return mid, vals[0], vals[-1]
+    return (mid,) + (spread(steps, KEY) or (mid, mid))
 
 
 def data_rows(runs, seq):
