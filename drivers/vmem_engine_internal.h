@@ -337,6 +337,17 @@ int vmem_resp_to_errno(int resp);
 int vmem_call(struct vmem_engine *e, int type, u64 addr, u16 nb_blocks,
 	      u16 *state);
 
+/* vmem_block.c: one block's operations, e->lock held. */
+int vmem_mb_request(struct vmem_engine *e, bool plug, u64 mb,
+		    unsigned int sb, unsigned int nr);
+bool vmem_mb_refused(const struct vmem_engine *e, u64 mb);
+bool vmem_mb_unplug_skip(const struct vmem_engine *e, u64 mb,
+			 enum vmem_what *why);
+int vmem_mb_unplug_idle(struct vmem_engine *e, u64 mb, unsigned int sb,
+			unsigned int nr);
+int vmem_mb_unplug_all_sbs(struct vmem_engine *e, u64 mb);
+int vmem_mb_remove(struct vmem_engine *e, u64 mb);
+
 /*
  * The steps of the run loop (vmem_plan.c), e->lock held: each returns 1
  * on progress, 0 if it had nothing to do, or a negative errno.
