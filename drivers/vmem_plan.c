@@ -340,10 +340,13 @@ static int mb_unplug_online_sbs(struct vmem_engine *e, u64 mb,
  * more of it than the excess. It is removed whole, which undershoots the
  * target; the plug step then plugs the difference elsewhere (with a
  * plain add if that is no more than a memmap). Online blocks only with
- * @online. Returns 1 on progress, 0 if there is no such block, or the
- * last error.
+ * @online. A block the device keeps (refused, or plugged beyond the
+ * usable region) is left alone, noted in @why: its removal would send
+ * an unplug outside the usable region. Returns 1 on progress, 0 if there
+ * is no such block, or the last error.
  */
-static int mb_remove_memmap_only(struct vmem_engine *e, bool online)
+static int mb_remove_memmap_only(struct vmem_engine *e, bool online,
+				 enum vmem_what *why)
 {
 	int rc, ret = 0;
 	u64 mb;
@@ -351,7 +354,8 @@ static int mb_remove_memmap_only(struct vmem_engine *e, bool online)
 	for (mb = e->nr_mbs; mb-- > 0;) {
 		if (mb_state(e, mb) == VMEM_MB_UNUSED ||
 		    (mb_online(e, mb) && !online) ||
-		    !test_bit(mb, e->mb_memmap) || mb_spare_sbs(e, mb))
+		    !test_bit(mb, e->mb_memmap) || mb_spare_sbs(e, mb) ||
+		    vmem_mb_unplug_skip(e, mb, why))
 			continue;
 		rc = vmem_mb_remove(e, mb);
 		if (!rc)
@@ -390,7 +394,7 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 		}
 	}
 	if (!e->unplug_online) {
-		rc = mb_remove_memmap_only(e, false);
+		rc = mb_remove_memmap_only(e, false, &why);
 		if (rc)
 			return rc;
 		if (why != VMEM_WHAT_NONE)
@@ -436,7 +440,7 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	}
 	/* Nothing else moved (or only transient failures): the last resort. */
 	if (!rc || vmem_block_failure(rc)) {
-		int last = mb_remove_memmap_only(e, true);
+		int last = mb_remove_memmap_only(e, true, &why);
 
 		if (last)
 			return last;

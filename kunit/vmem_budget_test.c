@@ -275,6 +275,35 @@ static void vmem_memmap_pinned_test(struct kunit *test)
 }
 
 /*
+ * A block left with only its memmap lies beyond a usable region the
+ * device cut, and nothing else can shrink (every other subblock pinned):
+ * the last resort must leave that block alone, as an unplug there would
+ * be outside the usable region.
+ */
+static void vmem_memmap_beyond_usable_test(struct kunit *test)
+{
+	struct vmem_sim *sim = vmem_small_guest(test, GIB(1), true, true,
+						false, VMEM_ZONE_MOVABLE);
+	bool ok = true;
+	u64 a;
+
+	KUNIT_EXPECT_EQ(test, vmem_resize(test, sim, MIB(256) + MIB(6), &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, vmem_resize(test, sim, MIB(256) + MIB(2), &ok),
+			VMEM_RUN_DONE);
+	KUNIT_ASSERT_TRUE(test, test_bit(2, sim->mb_memmap));
+	for (a = 0; a < MIB(256); a += SZ_2M)
+		vmem_sim_pin(sim, vmem_sim_mb_addr(sim, 0) + a, true);
+	vmem_sim_set_config(sim, MIB(256), MIB(256));
+	KUNIT_EXPECT_NE(test, vmem_sim_settle(test, sim, 50, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_TRUE(test, test_bit(2, sim->added));
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(258));
+	ok &= vmem_sim_check(test, sim);
+	KUNIT_EXPECT_TRUE(test, ok);
+}
+
+/*
  * Linux refuses memmap_on_memory (memory_hotplug.memmap_on_memory=0):
  * the first add says so, and plain adds follow, under the budget.
  */
@@ -350,6 +379,7 @@ static struct kunit_case vmem_budget_cases[] = {
 	KUNIT_CASE(vmem_memmap_reaches_test),
 	KUNIT_CASE(vmem_memmap_shrink_test),
 	KUNIT_CASE(vmem_memmap_pinned_test),
+	KUNIT_CASE(vmem_memmap_beyond_usable_test),
 	KUNIT_CASE(vmem_memmap_refused_test),
 	KUNIT_CASE(vmem_memmap_small_request_test),
 	KUNIT_CASE(vmem_memmap_bbm_test),
