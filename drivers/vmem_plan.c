@@ -336,6 +336,109 @@ static int mb_unplug_online_sbs(struct vmem_engine *e, u64 mb,
 }
 
 /*
+ * Whether the plugged subblock @sb of the online block @mb is still
+ * Linux's and looks free: taking it back migrates nothing.
+ */
+static bool sb_looks_free(const struct vmem_engine *e, u64 mb,
+			  unsigned int sb)
+{
+	return sb_plugged(e, mb, sb) &&
+	       !test_bit(g_bit(e, mb, sb), e->g_offline) &&
+	       e->mm->range_idle(e->mm_priv, sb_addr(e, mb, sb), e->p.sb_size);
+}
+
+/*
+ * Take back up to @nr plugged subblocks of the online block @mb that look
+ * free, from the top, a run at a time (one page->take, one request), and
+ * unplug them: memory the guest uses elsewhere stays where it is, and
+ * nothing migrates. A failed request hands the run back. Returns the
+ * number unplugged, 0 if none looked free, or a negative errno if the
+ * first run could not be taken or unplugged.
+ */
+static int mb_unplug_free_sbs(struct vmem_engine *e, u64 mb, unsigned int nr)
+{
+	int lo = mb_memmap_sbs(e, mb), sb, end, rc = 0;
+	unsigned int done = 0, n;
+
+	for (sb = e->sbs_per_mb - 1; sb >= lo && done < nr; sb = end - 1) {
+		end = sb;
+		if (!sb_looks_free(e, mb, sb))
+			continue;
+		for (; end > lo && sb + 1 - end < nr - done; end--)
+			if (!sb_looks_free(e, mb, end - 1))
+				break;
+		n = sb + 1 - end;
+		rc = e->mm->may_take(e->mm_priv, sb_addr(e, mb, end),
+				     (u64)n * e->p.sb_size);
+		if (!rc)
+			rc = vmem_books_take(e, mb, end, n);
+		if (rc) {
+			vmem_err(e, rc, VMEM_WHAT_FAKE_OFFLINE);
+			break;
+		}
+		rc = vmem_mb_request(e, false, mb, end, n);
+		if (rc) {
+			/* -EPROTO: unknown whether it is plugged; keep it. */
+			if (rc != -EPROTO)
+				vmem_books_release(e, mb, end, n);
+			break;
+		}
+		done += n;
+	}
+	if (done && mb_plugged_sbs(e, mb) == lo && (!lo || nr - done >= lo))
+		vmem_mb_remove(e, mb);	/* retried later if it fails */
+	return done ? done : rc;
+}
+
+/*
+ * Whether every plugged page of the online block @mb looks free or
+ * fake-offline: removing it whole migrates nothing.
+ */
+static bool mb_looks_idle(const struct vmem_engine *e, u64 mb)
+{
+	u64 memmap = test_bit(mb, e->mb_memmap) ?
+		     e->p.memmap_size * e->lmbs_per_mb : 0;
+
+	return e->mm->range_idle(e->mm_priv, mb_addr(e, mb) + memmap,
+				 e->p.mb_size - memmap);
+}
+
+/*
+ * Remove one whole online block whose plugged subblocks fit in @nr,
+ * ZONE_MOVABLE first, highest first; with @idle only one that looks
+ * idle. Returns 1 on progress, a negative errno if a block was removed
+ * but its unplug failed, else 0 with the last failure in @last (left
+ * alone if no block was tried); @why notes a block skipped for a reason
+ * of the device's.
+ */
+static int unplug_whole_online(struct vmem_engine *e, unsigned int nr,
+			       bool idle, enum vmem_what *why, int *last)
+{
+	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
+	unsigned int i, n;
+	int rc;
+	u64 mb;
+
+	for (i = 0; i < ARRAY_SIZE(online); i++) {
+		for (mb = e->nr_mbs; mb-- > 0;) {
+			n = mb_plugged_sbs(e, mb);
+			if (mb_state(e, mb) != online[i] || !n || n > nr ||
+			    vmem_mb_unplug_skip(e, mb, why) ||
+			    vmem_books_moving(e, mb) ||
+			    (idle && !mb_looks_idle(e, mb)))
+				continue;
+			rc = vmem_mb_remove(e, mb);
+			if (!rc)
+				return 1;
+			if (mb_state(e, mb) == VMEM_MB_UNUSED)
+				return rc;	/* removed; unplug failed */
+			*last = rc;
+		}
+	}
+	return 0;
+}
+
+/*
  * Last resort of a shrink: a block holding nothing but its memmap, and
  * more of it than the excess. It is removed whole, which undershoots the
  * target; the plug step then plugs the difference elsewhere (with a
@@ -369,10 +472,15 @@ static int mb_remove_memmap_only(struct vmem_engine *e, bool online,
 
 /*
  * Unplug toward the target, cheapest first: subblocks of blocks Linux
- * does not have, then offline blocks, then (with unplug_online) whole
- * online blocks, ZONE_MOVABLE first, then subblocks of online blocks,
- * then blocks left with only a memmap larger than the excess. Highest
- * addresses first throughout. Returns 1 on progress or a negative errno.
+ * does not have, then offline blocks; then (with unplug_online) what
+ * migrates nothing: whole online blocks that look idle, then in SBM the
+ * subblocks of online blocks that look free; only then what migrates:
+ * whole online blocks, then subblocks of online blocks; last, blocks
+ * left with only a memmap larger than the excess. ZONE_MOVABLE before
+ * kernel zones, highest addresses first throughout. Taking every free
+ * subblock before migrating anything also leaves the pages that must
+ * move nowhere to land but outside what the shrink removes, so each
+ * moves once. Returns 1 on progress or a negative errno.
  */
 int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 {
@@ -380,8 +488,8 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	static const u8 online[] = { VMEM_MB_MOVABLE, VMEM_MB_KERNEL };
 	enum vmem_what why = VMEM_WHAT_NONE;
 	enum vmem_mb_state s;
-	unsigned int i, n;
-	int rc = 0;
+	unsigned int i;
+	int rc = 0, last = 0;
 	u64 mb;
 
 	for (mb = e->nr_mbs; mb-- > 0;) {
@@ -402,22 +510,26 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 		return vmem_err(e, -EPERM, VMEM_WHAT_UNPLUG_ONLINE_OFF);
 	}
 
-	for (i = 0; i < ARRAY_SIZE(online); i++) {
+	rc = unplug_whole_online(e, nr, true, &why, &last);
+	if (rc)
+		return rc;
+	for (i = 0; !e->p.bbm && i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
-			n = mb_plugged_sbs(e, mb);
-			if (mb_state(e, mb) != online[i] || !n || n > nr ||
-			    vmem_mb_unplug_skip(e, mb, &why) ||
+			if (mb_state(e, mb) != online[i] ||
+			    !mb_spare_sbs(e, mb) || vmem_mb_unplug_skip(e, mb, &why) ||
 			    vmem_books_moving(e, mb))
 				continue;
-			rc = vmem_mb_remove(e, mb);
-			if (rc) {
-				if (mb_state(e, mb) == VMEM_MB_UNUSED)
-					return rc;	/* removed; unplug failed */
-				continue;
-			}
-			return 1;
+			rc = mb_unplug_free_sbs(e, mb, nr);
+			if (rc > 0)
+				return 1;
+			if (rc && !vmem_block_failure(rc))
+				return rc;
 		}
 	}
+	rc = unplug_whole_online(e, nr, false, &why, &last);
+	if (rc)
+		return rc;
+	rc = last;
 
 	if (e->p.bbm) {	/* gives up; the retry comes with backoff */
 		if (!rc && why != VMEM_WHAT_NONE)

@@ -62,21 +62,24 @@ static void vmem_retry_test(struct kunit *test)
 /*
  * With @before MiB plugged (kernel blocks), requested_size becomes
  * @requested, and call @index of @op gets an invalid reply; the first add
- * may fail, and the engine may start with UNPLUG_ALL.
+ * may fail, the engine may start with UNPLUG_ALL, and the workload may
+ * use all plugged memory (@used: subblocks go back one at a time).
  */
 struct vmem_invalid_case {
 	const char *desc;
 	u16 before, requested;
 	enum vmem_sim_op op;
 	u8 index;
-	bool add_fails, unplug_all;
+	bool add_fails, unplug_all, used;
 };
 
 static const struct vmem_invalid_case vmem_invalid_cases[] = {
 	{ "first plug", 0, 256, VMEM_SIM_PLUG, 0 },
 	{ "first unplug", 256, 100, VMEM_SIM_UNPLUG, 0 },
 	{ "unplug_all", 0, 256, VMEM_SIM_UNPLUG_ALL, 0, false, true },
-	{ "2nd of 3 subblock unplugs", 10, 4, VMEM_SIM_UNPLUG, 1 },
+	{ "2nd of 3 used subblock unplugs", 10, 4, VMEM_SIM_UNPLUG, 1,
+	  false, false, true },
+	{ "unplug of 3 free subblocks", 10, 4, VMEM_SIM_UNPLUG, 0 },
 	{ "unplug after a failed add", 0, 256, VMEM_SIM_UNPLUG, 0, true },
 };
 
@@ -111,6 +114,8 @@ static void vmem_invalid_reply_test(struct kunit *test)
 			vmem_sim_settle(test, sim, MAX_RUNS, &ok);
 			if (c->unplug_all)
 				vmem_engine_request_unplug_all(sim->e);
+			if (c->used)
+				vmem_sim_use_range(sim, BASE, MIB(c->before));
 			if (c->add_fails)
 				vmem_sim_add_fault(sim, VMEM_SIM_ADD, 0,
 						   VMEM_SIM_ANY, -ENOMEM, false);
@@ -136,6 +141,7 @@ static void vmem_invalid_reply_test(struct kunit *test)
 /*
  * A reply of no known type to an unplug of an online subblock: whether
  * the device unplugged it is unknown, so its pages stay the driver's.
+ * The workload uses them: they go back one at a time.
  */
 static void vmem_broken_keeps_test(struct kunit *test)
 {
@@ -150,6 +156,7 @@ static void vmem_broken_keeps_test(struct kunit *test)
 	vmem_sim_set_config(sim, MIB(10), SZ_1G);
 	KUNIT_ASSERT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
 			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, vmem_sim_use_range(sim, BASE, MIB(10)), 5U);
 	vmem_sim_add_fault(sim, VMEM_SIM_UNPLUG, 1, VMEM_SIM_ANY,
 			   INVALID_REPLY, false);
 	vmem_sim_set_config(sim, MIB(4), SZ_1G);
@@ -160,6 +167,45 @@ static void vmem_broken_keeps_test(struct kunit *test)
 			 vmem_sim_dev_plugged(sim, vmem_sim_gran_addr(sim, g),
 					      sim->gran, true);
 	KUNIT_EXPECT_EQ(test, taken, 1U);
+	KUNIT_EXPECT_TRUE(test, ok);
+}
+
+/*
+ * A fragmented guest: the workload uses every other 16 MiB of 512 MiB
+ * plugged. A shrink that free memory covers migrates nothing, and it
+ * takes free subblocks a run per request; one below what is used moves
+ * only what must go, each granule once.
+ */
+static void vmem_free_first_test(struct kunit *test)
+{
+	struct vmem_sim_params p = vmem_test_params();
+	struct vmem_sim *sim;
+	u64 a, used = 0, unplugs;
+	bool ok = true;
+
+	sim = vmem_new(test, &p, "fragmented: every other 16 MiB used");
+	vmem_sim_set_config(sim, MIB(512), SZ_1G);
+	KUNIT_ASSERT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	for (a = 0; a < MIB(512); a += MIB(32))
+		used += vmem_sim_use_range(sim, BASE + a, MIB(16));
+	KUNIT_ASSERT_EQ(test, used * sim->gran, MIB(256));
+
+	unplugs = sim->calls[VMEM_SIM_UNPLUG];
+	vmem_sim_set_config(sim, MIB(320), SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(320));
+	KUNIT_EXPECT_EQ(test, sim->migrated, 0ULL);
+	/* 192 MiB in runs of 16 MiB: 12 requests. */
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG] - unplugs, 12ULL);
+
+	vmem_sim_set_config(sim, MIB(128), SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(128));
+	KUNIT_EXPECT_EQ(test, sim->migrated * sim->gran, MIB(256 - 128));
+	ok &= vmem_sim_check(test, sim);
 	KUNIT_EXPECT_TRUE(test, ok);
 }
 
@@ -601,6 +647,7 @@ static struct kunit_case vmem_edge_test_cases[] = {
 	KUNIT_CASE(vmem_retry_test),
 	KUNIT_CASE(vmem_invalid_reply_test),
 	KUNIT_CASE(vmem_broken_keeps_test),
+	KUNIT_CASE(vmem_free_first_test),
 	KUNIT_CASE(vmem_sim_device_test),
 	KUNIT_CASE(vmem_unplug_all_test),
 	KUNIT_CASE(vmem_reserve_poll_test),

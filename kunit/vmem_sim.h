@@ -234,6 +234,8 @@ struct vmem_sim_params {
  * @foreign: per granule: another driver's PageOffline pages (a balloon),
  *	movable, with their own reference
  * @managed: the managed page count, in granules, as Linux keeps it
+ * @migrated: granules the workload used when Linux gave them up (taken
+ *	back or offlined): its pages moved elsewhere
  * @vetoes: offlines of the engine's own that the glue vetoed (a page in
  *	use once the range was isolated)
  * @auto_online: see struct vmem_sim_params
@@ -295,6 +297,7 @@ struct vmem_sim {
 	unsigned long *pinned;
 	unsigned long *foreign;
 	s64 managed;
+	u64 migrated;
 	unsigned int vetoes;
 	enum vmem_zone auto_online;
 	enum vmem_zone admin_zone;
@@ -456,6 +459,7 @@ int vmem_sim_end_lmb_move(struct vmem_sim *sim, u64 lmb, bool cancel);
 int vmem_sim_online_lmb(struct vmem_sim *sim, u64 lmb, enum vmem_zone zone);
 int vmem_sim_offline_lmb(struct vmem_sim *sim, u64 lmb);
 int vmem_sim_pin(struct vmem_sim *sim, u64 addr, bool pin);
+u64 vmem_sim_use_range(struct vmem_sim *sim, u64 addr, u64 size);
 int vmem_sim_mark(struct vmem_sim *sim, u64 addr, unsigned long *map,
 		  bool set);
 

@@ -302,6 +302,25 @@ int vmem_sim_mark(struct vmem_sim *sim, u64 addr, unsigned long *map,
 	return 0;
 }
 
+/**
+ * vmem_sim_use_range() - the workload uses every granule of a range
+ * @sim: the sim
+ * @addr: first byte, of an online block
+ * @size: bytes
+ *
+ * Granules that are not Linux's (fake-offline, memmap) stay unused.
+ *
+ * Return: the number of granules marked used.
+ */
+u64 vmem_sim_use_range(struct vmem_sim *sim, u64 addr, u64 size)
+{
+	u64 a, n = 0;
+
+	for (a = addr; a < addr + size; a += sim->gran)
+		n += !vmem_sim_mark(sim, a, sim->used, true);
+	return n;
+}
+
 /* Pin (or unpin) the granule at @addr: it must be Linux's. */
 int vmem_sim_pin(struct vmem_sim *sim, u64 addr, bool pin)
 {

@@ -184,6 +184,7 @@ static int sim_page_take(void *priv, u64 addr, u64 size)
 	for (g = first; g < end; g++) {
 		sim->gst[g] = VMEM_G_TAKEN;
 		/* What was in use, a balloon's pages too, moved elsewhere. */
+		sim->migrated += test_bit(g, sim->used);
 		clear_bit(g, sim->used);
 		clear_bit(g, sim->foreign);
 	}
@@ -301,6 +302,7 @@ void vmem_sim_pages_gone(struct vmem_sim *sim, u64 lmb)
 		    sim->gst[g] == VMEM_G_LINUX)
 			n++;
 		sim->gst[g] = VMEM_G_NONE;
+		sim->migrated += test_bit(g, sim->used);
 		clear_bit(g, sim->noref);
 		clear_bit(g, sim->used);
 		clear_bit(g, sim->pinned);
