@@ -40,10 +40,13 @@ if [ -n "${BENCH_ARGS:-}" ] || [ $# -gt 0 ]; then
 	bench ${BENCH_ARGS:-} "$@"
 	exit
 fi
-# The default: the resize sequence, then plug and unplug of 32 GiB in a
-# 1 GiB guest without and with memmap_on_memory.
+# The default: the resize sequence; the shrink of a fragmented guest that
+# the used memory still fits (6 -> 4.5 -> 3.5 GiB in a 1 GiB guest, the
+# workload of issue 18); then plug and unplug of 32 GiB in a 1 GiB guest
+# without and with memmap_on_memory.
 rc=0
 bench || rc=1
+bench --workload fragmented --sequence 0,6G,4608M,3584M || rc=1
 bench --region 34G --sequence 0,32G,0 --timeout 1200 || rc=1
 bench --region 34G --sequence 0,32G,0 --timeout 1200 \
 	--append memory_hotplug.memmap_on_memory=1 || rc=1

@@ -11,8 +11,8 @@ The bench's workloads, the same for both drivers:
               block holds used pages that must be migrated.
 
 A loaded guest boots with enough memory for the process to survive the
-sequence's lowest point; a workload that would need more boot memory
-than --max-boot-mem is skipped, with a note.
+sequence's lowest point after its peak; a workload that would need more
+boot memory than --max-boot-mem is skipped, with a note.
 """
 
 from registry import MEMFILL
@@ -28,12 +28,13 @@ class Unfit(Exception):
 def boot_mem(workload, seq, args):
     """The boot memory a guest of @workload needs (bytes)."""
     peak = max(seq)
+    low = min(seq[seq.index(peak):])
     if workload == "idle":
         return args.boot_mem
-    if workload == "busy":          # half of the peak, in boot memory
-        need = peak // 2 + 1 * GiB
-    else:                           # 45% of boot + peak, in boot memory
-        need = (peak * 45 // 100 + 1 * GiB) * 100 // 55
+    if workload == "busy":          # half of the peak, in boot + low
+        need = peak // 2 + 1 * GiB - low
+    else:                           # 45% of boot + peak, in boot + low
+        need = (peak * 45 // 100 + 1 * GiB - low) * 100 // 55
     need = -(-need // (256 * MiB)) * 256 * MiB
     if need > args.max_boot_mem:
         raise Unfit("%s needs %s of boot memory for a peak of %s "
