@@ -48,6 +48,7 @@ stage build make -s modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait
 debian() {
 	stage tool make -s -C tools/vmemctl test
 	stage bench-plot python3 tools/qemu/bench_plot.py --selftest
+	stage bench-profile python3 tools/qemu/bench_profile.py
 	stage install scripts/install-check.sh install dkms
 	stage intree scripts/install-check.sh intree
 	stage deb scripts/deb-check.sh

@@ -104,6 +104,10 @@ def parser():
                    help="guest MemTotal poll interval (0.01 s)")
     p.add_argument("--settle", type=float, default=3.0,
                    help="pause after a step before the next (3 s)")
+    p.add_argument("--profile", action="store_true",
+                   help="time the memory core's calls of each step with "
+                   "function_graph (bench_profile.py); slows them a "
+                   "little")
     p.add_argument("--keep", action="store_true",
                    help="keep the guests' work directories")
     p.add_argument("--tag", help="the guest kernel's name in the report "

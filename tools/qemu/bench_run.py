@@ -11,6 +11,7 @@ import threading
 import time
 
 import bench_load
+import bench_profile
 import vmtest
 from bench_trace import MARK_SYSFS, TRACE_EVENTS, attach_trace
 from registry import MEMFILL
@@ -254,6 +255,8 @@ def run_sequence(vm, run, seq, base_kb, offsets, args):
         prev = seq[i]
         if pid is None and prev == max(seq) and target < prev:
             pid = bench_load.start(vm, run["workload"], prev)
+        if getattr(args, "profile", False):
+            bench_profile.arm(vm)
         offsets.append(len(vm.trace_log()))
         r = run_step(vm, target, base_kb, args,
                      memmap_on_memory=run["module"] == "ours" and
@@ -262,6 +265,10 @@ def run_sequence(vm, run, seq, base_kb, offsets, args):
         run["steps"].append(r)
         print("#   %s -> %s: %s" % (fmt_size(prev), fmt_size(target),
                                     step_line(r)), flush=True)
+        if getattr(args, "profile", False):
+            r["profile"] = bench_profile.collect(vm)
+            print("#     profile: %s" % bench_profile.line(r["profile"]),
+                  flush=True)
         if r["error"] is not None:
             raise r["error"]
         if r["qmp"] is None or r["mem"] is None:
