@@ -209,6 +209,40 @@ static void vmem_free_first_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ok);
 }
 
+/*
+ * Blocks the workload uses all but one subblock of: a shrink by two whole
+ * blocks takes each in one page->take and one request, not its free
+ * subblock apart first.
+ */
+static void vmem_mostly_used_test(struct kunit *test)
+{
+	struct vmem_sim_params p = vmem_test_params();
+	struct vmem_sim *sim;
+	u64 mb, takes, unplugs;
+	bool ok = true;
+
+	sim = vmem_new(test, &p, "every block used but one subblock");
+	vmem_sim_set_config(sim, MIB(512), SZ_1G);
+	KUNIT_ASSERT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	for (mb = 0; mb < 4; mb++) {
+		vmem_sim_use_range(sim, BASE + mb * SZ_128M, MIB(20));
+		vmem_sim_use_range(sim, BASE + mb * SZ_128M + MIB(22),
+				   MIB(106));
+	}
+	takes = sim->calls[VMEM_SIM_FAKE_OFFLINE];
+	unplugs = sim->calls[VMEM_SIM_UNPLUG];
+	vmem_sim_set_config(sim, MIB(256), SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(256));
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_FAKE_OFFLINE] - takes, 2ULL);
+	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG] - unplugs, 2ULL);
+	KUNIT_EXPECT_EQ(test, sim->migrated * sim->gran, 2 * MIB(126));
+	ok &= vmem_sim_check(test, sim);
+	KUNIT_EXPECT_TRUE(test, ok);
+}
+
 /* The simulated device itself: QEMU's replies, violations, faults. */
 static void vmem_sim_device_test(struct kunit *test)
 {
@@ -648,6 +682,7 @@ static struct kunit_case vmem_edge_test_cases[] = {
 	KUNIT_CASE(vmem_invalid_reply_test),
 	KUNIT_CASE(vmem_broken_keeps_test),
 	KUNIT_CASE(vmem_free_first_test),
+	KUNIT_CASE(vmem_mostly_used_test),
 	KUNIT_CASE(vmem_sim_device_test),
 	KUNIT_CASE(vmem_unplug_all_test),
 	KUNIT_CASE(vmem_reserve_poll_test),
