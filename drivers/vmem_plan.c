@@ -348,33 +348,18 @@ static bool sb_looks_free(const struct vmem_engine *e, u64 mb,
 }
 
 /*
- * A block that @nr covers whole goes in this step anyway; if less than
- * 1/VMEM_FREE_FIRST_DIV of it looks free, it is left to the pass that
- * takes it in one go. Each run taken apart costs a page->take of its own,
- * and alloc_contig_range() drains the lists of every CPU first: about
- * 10 ms a call on a busy 2-vCPU TCG guest (bench --profile: 62 more calls,
- * 0.7 s more). A few free subblocks are no landing place worth closing.
- */
-#define VMEM_FREE_FIRST_DIV	4
-
-/*
  * Take back up to @nr plugged subblocks of the online block @mb that look
  * free, from the top, a run at a time (one page->take, one request), and
  * unplug them: memory the guest uses elsewhere stays where it is, and
  * nothing migrates. A failed request hands the run back. Returns the
- * number unplugged, 0 if none looked free (or too few, above), or a
- * negative errno if the first run could not be taken or unplugged.
+ * number unplugged, 0 if none looked free, or a negative errno if the
+ * first run could not be taken or unplugged.
  */
 static int mb_unplug_free_sbs(struct vmem_engine *e, u64 mb, unsigned int nr)
 {
 	int lo = mb_memmap_sbs(e, mb), sb, end, rc = 0;
-	unsigned int done = 0, n, free = 0;
+	unsigned int done = 0, n;
 
-	for (sb = lo; sb < e->sbs_per_mb; sb++)
-		free += sb_looks_free(e, mb, sb);
-	if (!free || (mb_plugged_sbs(e, mb) <= nr &&
-		      free * VMEM_FREE_FIRST_DIV < mb_spare_sbs(e, mb)))
-		return 0;
 	for (sb = e->sbs_per_mb - 1; sb >= lo && done < nr; sb = end - 1) {
 		end = sb;
 		if (!sb_looks_free(e, mb, sb))
@@ -403,6 +388,34 @@ static int mb_unplug_free_sbs(struct vmem_engine *e, u64 mb, unsigned int nr)
 	if (done && mb_plugged_sbs(e, mb) == lo && (!lo || nr - done >= lo))
 		vmem_mb_remove(e, mb);	/* retried later if it fails */
 	return done ? done : rc;
+}
+
+/*
+ * Whether the plugged subblocks of online blocks that look free cover
+ * @excess: the shrink then migrates nothing, and takes them first. Below
+ * that, migration cannot be avoided, and taking the free subblocks apart
+ * first (a page->take each) costs more than the migrations it saves:
+ * alloc_contig_range() drains the lists of every CPU before it starts,
+ * about 2 ms a call on a 2-vCPU TCG guest, and more under load (bench
+ * --profile, 6.1, fragmented 4 GiB -> 512 MiB: 929 calls and 1.8 s
+ * outside migration, for 0.8 s less migration). Whole blocks then go
+ * first, highest first, each in one take.
+ */
+static bool free_covers(struct vmem_engine *e, u64 excess)
+{
+	u64 need = excess / e->p.sb_size, n = 0, mb;
+	enum vmem_what why;
+	unsigned int sb;
+
+	for (mb = 0; mb < e->nr_mbs && n < need; mb++) {
+		if (!mb_online(e, mb) || vmem_mb_unplug_skip(e, mb, &why) ||
+		    vmem_books_moving(e, mb))
+			continue;
+		for (sb = mb_memmap_sbs(e, mb);
+		     sb < e->sbs_per_mb && n < need; sb++)
+			n += sb_looks_free(e, mb, sb);
+	}
+	return need && n >= need;
 }
 
 /*
@@ -528,7 +541,8 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	rc = unplug_whole_online(e, nr, true, &why, &last);
 	if (rc)
 		return rc;
-	for (i = 0; !e->p.bbm && i < ARRAY_SIZE(online); i++) {
+	for (i = 0; !e->p.bbm && free_covers(e, excess) &&
+	     i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
 			if (mb_state(e, mb) != online[i] ||
 			    !mb_spare_sbs(e, mb) ||

@@ -174,7 +174,7 @@ static void vmem_broken_keeps_test(struct kunit *test)
  * A fragmented guest: the workload uses every other 16 MiB of 512 MiB
  * plugged. A shrink that free memory covers migrates nothing, and it
  * takes free subblocks a run per request; one below what is used moves
- * only what must go, each granule once.
+ * only what must go.
  */
 static void vmem_free_first_test(struct kunit *test)
 {
