@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmtest  # noqa: E402
 import bench_load  # noqa: E402
 import bench_plot  # noqa: E402
+import bench_profile  # noqa: E402
 from bench_report import report  # noqa: E402
 from bench_run import run_guest  # noqa: E402
 from vmtest import fmt_size  # noqa: E402
@@ -221,6 +222,9 @@ def bench(args, modules, seq):
                 report([r for r in runs if r["workload"] == workload], seq,
                        args, workload,
                        bench_load.describe(workload, seq, args))
+        if args.profile:
+            print()
+            bench_profile.report(runs)
     print(text.getvalue(), end="")
     outputs(args, runs, seq, text.getvalue())
     failed = [r for r in runs if r["error"] or r["console"]]

@@ -16,9 +16,13 @@ and everything not listed. The tracer adds a few microseconds per traced
 call; the profile runs are not the timing runs.
 """
 
+import json
 import re
+import statistics
+import sys
 
 from guestops import TRACEFS
+from units import MiB, fmt_size
 
 FUNCS = ("alloc_contig_range", "offline_and_remove_memory", "remove_memory",
          "migrate_pages")
@@ -29,8 +33,22 @@ LINE = re.compile(r"^\s*(\d+)\)\s*(?:[-+!#*@$ ]\s*)?([\d.]+)?\s*(?:us)?\s*\|"
                   r"\s*(.*)$")
 
 
+VMSTAT = ("pgmigrate_success", "pgmigrate_fail", "thp_migration_success",
+          "thp_migration_fail", "thp_migration_split")
+
+
+def vmstat(vm):
+    """The VMSTAT counters of the guest's /proc/vmstat."""
+    out = vm.sh("cat /proc/vmstat")
+    return {k: int(v) for k, v in (ln.split() for ln in out.splitlines())
+            if k in VMSTAT}
+
+
 def arm(vm):
-    """Trace FUNCS with function_graph from now on, buffer cleared."""
+    """
+    Trace FUNCS with function_graph from now on, buffer cleared; returns
+    the VMSTAT counters before the step.
+    """
     vm.sh("grep -q ' %s tracefs ' /proc/mounts || mount -t tracefs nodev %s"
           % (TRACEFS, TRACEFS))
     # From 6.10 on, alloc_contig_range() is a macro around its _noprof
@@ -41,15 +59,22 @@ def arm(vm):
           "for f in %s; do echo $f >> set_ftrace_filter 2>/dev/null; done; "
           "echo function_graph > current_tracer; echo > trace; "
           "echo 1 > tracing_on" % (TRACEFS, names))
+    return vmstat(vm)
 
 
-def collect(vm):
-    """Stop tracing; per function: [calls, total seconds] (outermost)."""
+def collect(vm, before):
+    """
+    Stop tracing; per function: [calls, total seconds], and under
+    "vmstat" what the VMSTAT counters moved since @before.
+    """
     vm.sh("echo 0 > %s/tracing_on" % TRACEFS)
     out = vm.sh("cat %s/trace" % TRACEFS)
     vm.sh("cd %s; echo nop > current_tracer; echo > set_ftrace_filter"
           % TRACEFS)
-    return parse(out)
+    prof = parse(out)
+    after = vmstat(vm)
+    prof["vmstat"] = {k: after[k] - before.get(k, 0) for k in after}
+    return prof
 
 
 def parse(text):
@@ -75,13 +100,20 @@ def parse(text):
         if name in prof and dur is not None:
             prof[name][0] += 1
             prof[name][1] += float(dur) / 1e6
+            if name == "migrate_pages" and stack:
+                inner = prof.setdefault("migrate_pages<%s" % stack[-1],
+                                        [0, 0.0])
+                inner[0] += 1
+                inner[1] += float(dur) / 1e6
     return prof
 
 
 def line(prof):
     """One line of a step's profile."""
-    return ", ".join("%s %d in %.2f s" % (f, prof[f][0], prof[f][1])
-                     for f in FUNCS if prof[f][0])
+    return ", ".join(["%s %d in %.2f s" % (f, prof[f][0], prof[f][1])
+                      for f in FUNCS if prof[f][0]] +
+                     ["%s %d" % kv for kv in
+                      sorted(prof.get("vmstat", {}).items()) if kv[1]])
 
 
 def selftest():
@@ -97,12 +129,81 @@ def selftest():
     got = {f: [n, round(t * 1e6, 3)] for f, (n, t) in p.items()}
     assert got == {"alloc_contig_range": [2, 1005.0],
                    "migrate_pages": [1, 900.0],
+                   "migrate_pages<alloc_contig_range": [1, 900.0],
                    "offline_and_remove_memory": [1, 2e6],
                    "remove_memory": [0, 0.0]}, got
+    b = per_block(p, {"mem": 2.5, "trace": {"bytes": 256 * MiB,
+                                            "dev": 0.002}})
+    assert [round(v * 1e3, 4) for v in b] == [
+        1250.0, 0.0525, 0.45, 1000.0, 1.0, 248.4975], b
     return p
 
 
+COLUMNS = ("total", "take", "migrate", "offline", "device", "other")
+
+
+def per_block(prof, step):
+    """
+    A step's time per 128 MiB taken (seconds): total (until MemTotal
+    followed), take (alloc_contig_range() but its migration), migrate
+    (migrate_pages() anywhere), offline (offline_and_remove_memory() and
+    remove_memory() but their migration), device (QEMU's time on the
+    requests), other (the rest: the driver choosing, waiting, requests
+    in flight).
+    """
+    blocks = step["trace"]["bytes"] / (128 * MiB)
+
+    def t(key):
+        return prof.get(key, [0, 0.0])[1]
+    take = t("alloc_contig_range") - t("migrate_pages<alloc_contig_range")
+    off = t("offline_and_remove_memory") + t("remove_memory") - \
+        t("migrate_pages<offline_and_remove_memory") - \
+        t("migrate_pages<remove_memory")
+    dev = step["trace"].get("dev") or 0.0
+    total = step["mem"]
+    parts = [take, t("migrate_pages"), off, dev]
+    return [v / blocks for v in [total] + parts + [total - sum(parts)]]
+
+
+def report(runs):
+    """Per workload, step and driver: the medians of per_block(), in ms."""
+    rows = {}
+    for r in runs:
+        for st in r["steps"]:
+            if st.get("profile") and st.get("mem") and \
+                    st.get("trace", {}).get("bytes") and \
+                    st["target"] < st["prev"]:
+                key = (r["workload"], st["prev"], st["target"], r["module"])
+                rows.setdefault(key, []).append(per_block(st["profile"], st))
+    if not rows:
+        return
+    print("Per 128 MiB taken back (bench --profile; ms, medians of %s):" %
+          ", ".join("%d %s" % (n, m) for m, n in sorted(
+              {r["module"]: sum(1 for x in runs
+                                if x["module"] == r["module"])
+               for r in runs}.items())))
+    print("  take: alloc_contig_range() but its migration; migrate: "
+          "migrate_pages();")
+    print("  offline: offline_and_remove_memory(), remove_memory() but "
+          "their migration;")
+    print("  device: QEMU's time on the requests; other: the rest "
+          "(choosing, waiting)")
+    print("%-11s %-22s %-6s %s" % ("workload", "step", "drv",
+                                   " ".join("%8s" % c for c in COLUMNS)))
+    for key in sorted(rows, key=lambda k: (k[0], -k[1], -k[2], k[3])):
+        w, prev, target, m = key
+        cols = zip(*rows[key])
+        print("%-11s %-22s %-6s %s" % (
+            w, "%s -> %s" % (fmt_size(prev), fmt_size(target)), m,
+            " ".join("%8.1f" % (statistics.median(c) * 1e3) for c in cols)))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1:       # the table of saved runs: runs.json ...
+        for path in sys.argv[1:]:
+            with open(path) as f:
+                report(json.load(f)["runs"])
+        raise SystemExit(0)
     # make test's stage bench-profile: python3 bench_profile.py
     try:
         print("# %s" % line(selftest()))

@@ -255,8 +255,9 @@ def run_sequence(vm, run, seq, base_kb, offsets, args):
         prev = seq[i]
         if pid is None and prev == max(seq) and target < prev:
             pid = bench_load.start(vm, run["workload"], prev)
+        before = None
         if getattr(args, "profile", False):
-            bench_profile.arm(vm)
+            before = bench_profile.arm(vm)
         offsets.append(len(vm.trace_log()))
         r = run_step(vm, target, base_kb, args,
                      memmap_on_memory=run["module"] == "ours" and
@@ -266,7 +267,7 @@ def run_sequence(vm, run, seq, base_kb, offsets, args):
         print("#   %s -> %s: %s" % (fmt_size(prev), fmt_size(target),
                                     step_line(r)), flush=True)
         if getattr(args, "profile", False):
-            r["profile"] = bench_profile.collect(vm)
+            r["profile"] = bench_profile.collect(vm, before)
             print("#     profile: %s" % bench_profile.line(r["profile"]),
                   flush=True)
         if r["error"] is not None:
