@@ -173,8 +173,9 @@ static void vmem_broken_keeps_test(struct kunit *test)
 /*
  * A fragmented guest: the workload uses every other 16 MiB of 512 MiB
  * plugged. A shrink that free memory covers migrates nothing, and it
- * takes free subblocks a run per request; one below what is used moves
- * only what must go.
+ * takes free subblocks a run per request; one that free memory falls
+ * short of by a subblock moves one; one below what is used moves only
+ * what must go.
  */
 static void vmem_free_first_test(struct kunit *test)
 {
@@ -199,6 +200,13 @@ static void vmem_free_first_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sim->migrated, 0ULL);
 	/* 192 MiB in runs of 16 MiB: 12 requests. */
 	KUNIT_EXPECT_EQ(test, sim->calls[VMEM_SIM_UNPLUG] - unplugs, 12ULL);
+
+	/* Free memory 2 MiB short of the shrink: one granule moves. */
+	vmem_sim_set_config(sim, MIB(320 - 66), SZ_1G);
+	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
+			VMEM_RUN_DONE);
+	KUNIT_EXPECT_EQ(test, sim->plugged_size, MIB(320 - 66));
+	KUNIT_EXPECT_EQ(test, sim->migrated, 1ULL);
 
 	vmem_sim_set_config(sim, MIB(128), SZ_1G);
 	KUNIT_EXPECT_EQ(test, vmem_sim_settle(test, sim, MAX_RUNS, &ok),
