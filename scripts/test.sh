@@ -49,6 +49,7 @@ debian() {
 	stage tool make -s -C tools/vmemctl test
 	stage bench-plot python3 tools/qemu/bench_plot.py --selftest
 	stage bench-profile python3 tools/qemu/bench_profile.py
+	stage splat python3 tools/qemu/splat.py
 	stage install scripts/install-check.sh install dkms
 	stage intree scripts/install-check.sh intree
 	stage deb scripts/deb-check.sh

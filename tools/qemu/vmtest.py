@@ -48,7 +48,7 @@ from cmdchan import READY_BANNER, CommandChannel  # noqa: F401
 from guestinfo import GuestReaders
 from qemu_trace import TRACE_USABLE, usable_sizes
 from qmp import QMP, connect_unix
-from splat import COMPLAINT_PATTERNS, scan  # noqa: F401
+from splat import COMPLAINT_PATTERNS, died_before_init, scan  # noqa: F401
 from units import GiB, KiB, MiB, fmt_size, parse_size  # noqa: F401
 from vmconfig import (DEFAULT_APPEND, MemDevice, VMConfig,  # noqa: F401
                       usable_region_size)
@@ -96,12 +96,28 @@ class VM(CommandChannel, GuestReaders):
     # -- life cycle -------------------------------------------------------
 
     def __enter__(self):
-        try:
-            self.start()
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in (1, 2):
+            try:
+                self.start()
+                self.wait_ready()
+                return self
+            except VMError as e:
+                early = attempt == 1 and self.proc is not None and \
+                    self.proc.poll() is not None and \
+                    died_before_init(self.console())
+                kept = self.stop()
+                if not early:
+                    raise
+                # Not the driver's: nothing of it ran yet. Once more.
+                print("# boot retried: the guest kernel died before /init "
+                      "(%s; console kept in %s)" %
+                      (str(e).splitlines()[0], kept), flush=True)
+                self.kept = False
+                self.workdir = self.proc = None
+                self.cmd_buf = b""
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def __exit__(self, *exc):
