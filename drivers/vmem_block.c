@@ -155,6 +155,18 @@ static int mb_take_all(struct vmem_engine *e, u64 mb, unsigned long *taken)
 }
 
 /*
+ * Whether every plugged page of the online block @mb looks free or
+ * fake-offline (a racy look): removing it whole migrates nothing.
+ */
+bool vmem_mb_looks_idle(const struct vmem_engine *e, u64 mb)
+{
+	u64 memmap = mb_memmap_bytes(e, mb);
+
+	return e->mm->range_idle(e->mm_priv, mb_addr(e, mb) + memmap,
+				 e->p.mb_size - memmap);
+}
+
+/*
  * Offline and remove the online block @mb. Offlining in 6.1 retries
  * migration until it succeeds, so one page that never migrates could
  * make it loop for ever: the engine offlines only blocks with nothing to
@@ -168,8 +180,7 @@ static int mb_take_all(struct vmem_engine *e, u64 mb, unsigned long *taken)
 static int mb_offline_and_remove(struct vmem_engine *e, u64 mb)
 {
 	u64 addr = mb_addr(e, mb), size = e->p.mb_size;
-	u64 memmap = test_bit(mb, e->mb_memmap) ?
-		     e->p.memmap_size * e->lmbs_per_mb : 0;
+	u64 memmap = mb_memmap_bytes(e, mb);
 	unsigned long *taken;
 	unsigned int sb;
 	bool direct;
@@ -181,7 +192,7 @@ static int mb_offline_and_remove(struct vmem_engine *e, u64 mb)
 	taken = bitmap_zalloc(e->sbs_per_mb, GFP_KERNEL);
 	if (!taken)
 		return vmem_err(e, -ENOMEM, VMEM_WHAT_OFFLINE_AND_REMOVE);
-	direct = e->mm->range_idle(e->mm_priv, addr + memmap, size - memmap);
+	direct = vmem_mb_looks_idle(e, mb);
 	if (direct) {
 		rc = e->mm->offline_and_remove(e->mm_priv, addr, size);
 		if (!rc)

@@ -74,13 +74,6 @@ int vmem_err(struct vmem_engine *e, int err, enum vmem_what what)
 	return err;
 }
 
-/* Bytes at the start of block @mb that hold its own memmap. */
-static u64 mb_memmap_bytes(const struct vmem_engine *e, u64 mb)
-{
-	return test_bit(mb, e->mb_memmap) ?
-	       e->p.memmap_size * e->lmbs_per_mb : 0;
-}
-
 /*
  * Clip [*addr, *addr + *size) to the part of its block that can hold
  * pages of Linux: all of it but the block's own memmap.

@@ -223,6 +223,13 @@ static inline unsigned int mb_memmap_sbs(const struct vmem_engine *e, u64 mb)
 	return test_bit(mb, e->mb_memmap) ? e->memmap_sbs : 0;
 }
 
+/* Bytes at the start of block @mb that hold its own memmap, or 0. */
+static inline u64 mb_memmap_bytes(const struct vmem_engine *e, u64 mb)
+{
+	return test_bit(mb, e->mb_memmap) ?
+	       e->p.memmap_size * e->lmbs_per_mb : 0;
+}
+
 /* Is any Linux memory block of @mb in an online/offline transition? */
 static inline bool mb_moving(const struct vmem_engine *e, u64 mb)
 {
@@ -341,6 +348,7 @@ int vmem_call(struct vmem_engine *e, int type, u64 addr, u16 nb_blocks,
 int vmem_mb_request(struct vmem_engine *e, bool plug, u64 mb,
 		    unsigned int sb, unsigned int nr);
 bool vmem_mb_refused(const struct vmem_engine *e, u64 mb);
+bool vmem_mb_looks_idle(const struct vmem_engine *e, u64 mb);
 bool vmem_mb_unplug_skip(const struct vmem_engine *e, u64 mb,
 			 enum vmem_what *why);
 int vmem_mb_unplug_idle(struct vmem_engine *e, u64 mb, unsigned int sb,

@@ -423,19 +423,6 @@ static bool free_first(struct vmem_engine *e, u64 excess)
 }
 
 /*
- * Whether every plugged page of the online block @mb looks free or
- * fake-offline: removing it whole migrates nothing.
- */
-static bool mb_looks_idle(const struct vmem_engine *e, u64 mb)
-{
-	u64 memmap = test_bit(mb, e->mb_memmap) ?
-		     e->p.memmap_size * e->lmbs_per_mb : 0;
-
-	return e->mm->range_idle(e->mm_priv, mb_addr(e, mb) + memmap,
-				 e->p.mb_size - memmap);
-}
-
-/*
  * Remove one whole online block whose plugged subblocks fit in @nr,
  * ZONE_MOVABLE first, highest first; with @idle only one that looks
  * idle. Returns 1 on progress, a negative errno if a block was removed
@@ -457,7 +444,7 @@ static int unplug_whole_online(struct vmem_engine *e, unsigned int nr,
 			if (mb_state(e, mb) != online[i] || !n || n > nr ||
 			    vmem_mb_unplug_skip(e, mb, why) ||
 			    vmem_books_moving(e, mb) ||
-			    (idle && !mb_looks_idle(e, mb)))
+			    (idle && !vmem_mb_looks_idle(e, mb)))
 				continue;
 			rc = vmem_mb_remove(e, mb);
 			if (!rc)
@@ -509,10 +496,9 @@ static int mb_remove_memmap_only(struct vmem_engine *e, bool online,
  * subblocks of online blocks that look free; only then what migrates:
  * whole online blocks, then subblocks of online blocks; last, blocks
  * left with only a memmap larger than the excess. ZONE_MOVABLE before
- * kernel zones, highest addresses first throughout. Taking every free
- * subblock before migrating anything also leaves the pages that must
- * move nowhere to land but outside what the shrink removes, so each
- * moves once. Returns 1 on progress or a negative errno.
+ * kernel zones, highest addresses first throughout. The free subblocks
+ * go first only when they cover at least half of the excess (see
+ * free_first()). Returns 1 on progress or a negative errno.
  */
 int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 {
@@ -522,12 +508,14 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	enum vmem_mb_state s;
 	unsigned int i;
 	int rc = 0, last = 0;
+	bool free;
 	u64 mb;
 
 	for (mb = e->nr_mbs; mb-- > 0;) {
 		s = mb_state(e, mb);
 		if ((s == VMEM_MB_UNUSED || s == VMEM_MB_OFFLINE) &&
-		    mb_can_shrink(e, mb, nr) && !vmem_mb_unplug_skip(e, mb, &why) &&
+		    mb_can_shrink(e, mb, nr) &&
+		    !vmem_mb_unplug_skip(e, mb, &why) &&
 		    !vmem_books_moving(e, mb)) {
 			rc = mb_unplug_unused(e, mb, nr);
 			return rc ? rc : 1;
@@ -545,8 +533,8 @@ int vmem_plan_unplug_step(struct vmem_engine *e, u64 excess)
 	rc = unplug_whole_online(e, nr, true, &why, &last);
 	if (rc)
 		return rc;
-	for (i = 0; !e->p.bbm && free_first(e, excess) &&
-	     i < ARRAY_SIZE(online); i++) {
+	free = !e->p.bbm && free_first(e, excess);
+	for (i = 0; free && i < ARRAY_SIZE(online); i++) {
 		for (mb = e->nr_mbs; mb-- > 0;) {
 			if (mb_state(e, mb) != online[i] ||
 			    !mb_spare_sbs(e, mb) ||
