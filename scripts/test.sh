@@ -20,12 +20,21 @@ logs=$(mktemp -d "${TMPDIR:-/tmp}/vmem-test.XXXXXX")
 
 "$top/scripts/setup.sh" all || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
+# cpu_seconds FILE: user + system seconds of a `times` line ("1m2.5s 0m3.1s").
+cpu_seconds() {
+	awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); s += p[1] * 60 + p[2] }
+		printf "%d", s }' "$1" 2>/dev/null
+}
+
 stage() {
 	local name=$1 start rc
 	shift
 	echo "=== $name: $*"
 	start=$(date +%s)
-	"$@" 2>&1 | tee "$logs/$name.log"
+	# The CPU time of the stage's processes (what `times` says of the
+	# children it waited for), for the closing time line.
+	( "$@"; rc=$?; times | tail -n 1 > "$logs/$name.cpu"; exit $rc ) 2>&1 |
+		tee "$logs/$name.log"
 	rc=${PIPESTATUS[0]}
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$logs/$name.log"; then
 		echo "FAIL: $name: exited with $rc" | tee -a "$logs/$name.log"
@@ -33,7 +42,7 @@ stage() {
 	then
 		echo "PASS: $name" | tee -a "$logs/$name.log"
 	fi
-	echo "=== $name: $(( $(date +%s) - start )) s"
+	echo "=== $name: $(( $(date +%s) - start )) s, cpu $(cpu_seconds "$logs/$name.cpu") s"
 }
 
 stage check scripts/check.sh

@@ -24,7 +24,7 @@ import sys
 LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                     "scripts", "expected-cases.txt")
 RESULT = re.compile(r"^(PASS|FAIL|SKIP): (.*)$")
-TIMING = re.compile(r" \(\d+(?:\.\d+)? s\)$")
+TIMING = re.compile(r" \(\d+(?:\.\d+)? s(?:, cpu \d+(?:\.\d+)? s)?\)$")
 
 
 class ListError(Exception):

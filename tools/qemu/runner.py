@@ -120,7 +120,7 @@ class GroupRunner:
         try:
             g = self.guest()
             self.last = name
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), g.vm.cpu_seconds()
             since = g.checked
             case.fn(g)
             expects = case.expects
@@ -132,8 +132,9 @@ class GroupRunner:
             if not g.vm.alive():
                 raise vmtest.QemuExited("the guest died at the end of the "
                                         "case")
-            print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0),
-                  flush=True)
+            print("PASS: %s (%.1f s, cpu %.1f s)" % (
+                name, time.monotonic() - t0, g.vm.cpu_seconds() - c0),
+                flush=True)
             self.verdicts[name] = "PASS"
             return True
         except Exception as e:          # one case never stops the others

@@ -37,7 +37,8 @@ def boot(group, args):
     cfg = registry.guest_config(group, args)
     vm = vmtest.VM(cfg)
     vm.__enter__()                  # boots, waits; cleans up on failure
-    print("# boot %s: %.1f s" % (group, vm.boot_time), flush=True)
+    print("# boot %s: %.1f s (cpu %.1f s)" % (group, vm.boot_time,
+                                             vm.cpu_seconds()), flush=True)
     try:
         bad = [s for s in vm.insmod_status() if s[0] != 0]
         if bad:

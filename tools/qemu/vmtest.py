@@ -250,6 +250,15 @@ class VM(CommandChannel, GuestReaders):
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self):
+        """Host CPU time (user + system) QEMU has used so far; 0 if gone."""
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, AttributeError, IndexError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     # -- diagnostics ------------------------------------------------------
 
     def console(self):
