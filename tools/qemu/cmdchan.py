@@ -3,12 +3,16 @@
 The guest command channel (the second serial port): the guest's /init
 prints a ready banner, then runs base64-encoded shell scripts the host
 sends as "<token> <script>" and answers "<token> BEGIN", the output and
-"<token> END <rc>". A mixin of vmtest.VM: it uses self.cmd_sock,
+"<token> END <rc>". Every byte sent costs the guest a serial interrupt
+and a read(): a long script is sent once with a name ("<token> <script>
+<name>"), kept in the guest's /run/vmtc/, and from then on run by its
+name ("<token> @<name>") until the guest restarts. A mixin of vmtest.VM: it uses self.cmd_sock,
 self.cmd_buf, self.seq, self.t_start, self.cfg, self.alive() and
 self._failure().
 """
 
 import base64
+import hashlib
 import re
 import secrets
 import select
@@ -18,6 +22,8 @@ import time
 from vmerrors import CommandFailed, CommandTimeout, QemuExited, VMError
 
 READY_BANNER = b"VMTEST-READY"
+# Scripts whose base64 is longer than this are kept in the guest by name.
+KEEP_MIN = 64
 
 
 class CommandChannel:
@@ -61,6 +67,7 @@ class CommandChannel:
         self._read_cmd(lambda b: READY_BANNER in b, timeout,
                        "waiting for the guest to boot")
         self.cmd_buf = self.cmd_buf.split(READY_BANNER, 1)[1]
+        self.scripts = set()            # a fresh /run: nothing kept yet
         rc, out = self.run("echo pong", timeout=30)
         if rc != 0 or out.strip() != "pong":
             raise self._failure(VMError, "bad ping answer %r" % out)
@@ -77,10 +84,16 @@ class CommandChannel:
         self.seq += 1
         tok = "@VMT%d%s@" % (self.seq, secrets.token_hex(6))
         enc = base64.b64encode(cmd.encode()).decode()
+        line = "%s %s" % (tok, enc)
+        if len(enc) > KEEP_MIN:
+            name = hashlib.sha1(cmd.encode()).hexdigest()[:16]
+            line = "%s @%s" % (tok, name) if name in self.scripts else \
+                "%s %s %s" % (tok, enc, name)
+            self.scripts.add(name)
         try:
             # The guest only reads once the previous command is done.
             self.cmd_sock.settimeout(timeout)
-            self.cmd_sock.sendall(("%s %s\n" % (tok, enc)).encode())
+            self.cmd_sock.sendall((line + "\n").encode())
         except socket.timeout:
             raise self._failure(CommandTimeout, "timeout (%.0fs) sending "
                                 "a command to the guest" % timeout)

@@ -23,40 +23,41 @@ class GuestReaders:
                         parts[2] if len(parts) > 2 else ""))
         return res
 
+    # Shell builtins only (read, echo, cd, pwd): under TCG each fork of
+    # the guest costs tens of milliseconds of host CPU, and the cases poll.
+    DEVICES_SCRIPT = r"""
+for d in /sys/bus/virtio/devices/virtio*; do
+	read -r id < $d/device 2>/dev/null || continue
+	[ "$id" = 0x0018 ] || continue
+	echo -n "@dev ${d##*/} "
+	if cd $d/driver 2>/dev/null; then pwd -P; cd /; else echo; fi
+	[ -d $d/virtio_mem ] || continue
+	for f in $d/virtio_mem/*; do
+		while IFS= read -r l || [ -n "$l" ]; do echo "|${f##*/}:$l"; done < $f
+	done
+done
+true
+"""
+    MEMINFO_SCRIPT = "while IFS= read -r l; do echo \"$l\"; done " \
+        "< /proc/meminfo\n"
+
     def virtio_mem_devices(self):
         """
         All virtio devices of type virtio-mem (device id 0x0018) in the guest:
         [{"name": "virtio0", "driver": "virtio_mem" or None,
           "attrs": {file: value} of <dev>/virtio_mem/ (empty if missing)}].
         """
-        # Few processes: on a debug kernel under TCG each fork costs.
-        script = r"""
-for d in /sys/bus/virtio/devices/virtio*; do
-	read -r id < $d/device 2>/dev/null || continue
-	[ "$id" = 0x0018 ] || continue
-	drv=
-	[ -e $d/driver ] && drv=$(readlink $d/driver) && drv=${drv##*/}
-	echo "@dev ${d##*/} $drv"
-	[ -d $d/virtio_mem ] && grep -H '' $d/virtio_mem/* 2>&1
-done
-true
-"""
-        devs = []
-        for line in self.sh(script).splitlines():
-            parts = line.split(" ", 2)
-            if parts[0] == "@dev":
-                devs.append({"name": parts[1],
-                             "driver": parts[2] if len(parts) > 2 and
-                             parts[2] else None,
-                             "attrs": {}})
-            elif line.startswith("/sys/") and ":" in line and devs:
-                path, value = line.split(":", 1)
-                name = path.rsplit("/", 1)[-1]
-                attrs = devs[-1]["attrs"]
-                # A value of several lines comes as several "path:" lines.
-                attrs[name] = (attrs[name] + " " + value).strip() \
-                    if name in attrs else value.strip()
-        return devs
+        return parse_devices(self.sh(self.DEVICES_SCRIPT))
+
+    def snapshot(self, keys=("MemTotal",)):
+        """(virtio_mem_devices(), the meminfo() lines of @keys), read by
+        one guest command."""
+        out = self.sh(self.DEVICES_SCRIPT + "echo @meminfo\n" +
+                      "while read -r k l; do case $k in %s) echo \"$k $l\";;"
+                      " esac; done < /proc/meminfo\n" %
+                      "|".join(k + ":" for k in keys))
+        devs, _, mem = out.partition("\n@meminfo\n")
+        return parse_devices(devs), parse_meminfo(mem)
 
     def kernel_mem(self):
         """
@@ -88,9 +89,33 @@ true
 
     def meminfo(self):
         """/proc/meminfo as {key: bytes}."""
-        res = {}
-        for line in self.sh("cat /proc/meminfo").splitlines():
-            m = re.match(r"(\S+):\s+(\d+)(\s+kB)?", line)
-            if m:
-                res[m.group(1)] = int(m.group(2)) * (KiB if m.group(3) else 1)
-        return res
+        return parse_meminfo(self.sh(self.MEMINFO_SCRIPT))
+
+
+def parse_devices(out):
+    """virtio_mem_devices() of DEVICES_SCRIPT's output."""
+    devs = []
+    for line in out.splitlines():
+        parts = line.split(" ", 2)
+        if parts[0] == "@dev":
+            drv = parts[2].strip() if len(parts) > 2 else ""
+            devs.append({"name": parts[1],
+                         "driver": drv.rsplit("/", 1)[-1] or None,
+                         "attrs": {}})
+        elif line.startswith("|") and ":" in line and devs:
+            name, value = line[1:].split(":", 1)
+            attrs = devs[-1]["attrs"]
+            # A value of several lines comes as several "path:" lines.
+            attrs[name] = (attrs[name] + " " + value).strip() \
+                if name in attrs else value.strip()
+    return devs
+
+
+def parse_meminfo(out):
+    """/proc/meminfo's text as {key: bytes}."""
+    res = {}
+    for line in out.splitlines():
+        m = re.match(r"(\S+):\s+(\d+)(\s+kB)?", line)
+        if m:
+            res[m.group(1)] = int(m.group(2)) * (KiB if m.group(3) else 1)
+    return res

@@ -38,9 +38,9 @@ RETRY_WAIT = 3 * retry_max() + 10
 def views(g):
     """(QMP data, driver sysfs attrs, MemTotal) of the guest's only device."""
     q = g.vm.query_memory_devices()["vm0"]
-    devs = g.vm.virtio_mem_devices()
+    devs, mem = g.vm.snapshot()
     check(len(devs) == 1, "expected one virtio-mem device: %s" % devs)
-    return q, devs[0]["attrs"], g.vm.meminfo()["MemTotal"]
+    return q, devs[0]["attrs"], mem["MemTotal"]
 
 
 def attr(a, name):

@@ -92,6 +92,7 @@ class VM(CommandChannel, GuestReaders):
         self.boot_time = None
         self.t_start = None
         self.seq = 0
+        self.scripts = set()        # scripts the guest keeps (cmdchan.py)
 
     # -- life cycle -------------------------------------------------------
 

@@ -108,10 +108,23 @@ serve() {
 	echo VMTEST-READY
 	# Protocol: host sends "<token> <base64 script>\n"; we answer with
 	# "<token> BEGIN\n<output>\n<token> END <rc>\n".
-	while read -r tok enc; do
+	# "<token> <base64 script> [<name>]" runs the script (and keeps it as
+	# /run/vmtc/<name>); "<token> @<name>" runs a kept one. Under TCG each
+	# byte read and each fork costs: few of both.
+	cd /
+	mkdir -p /run/vmtc
+	while read -r tok enc name; do
 		[ -n "$tok" ] || continue
-		echo "$enc" | base64 -d > /run/vmtest.cmd 2>/dev/null
-		(cd / && sh /run/vmtest.cmd) </dev/null >/run/vmtest.out 2>&1
+		case $enc in
+		@*)	cmd=/run/vmtc/${enc#@} ;;
+		*)	cmd=/run/vmtest.cmd
+			[ -z "$name" ] || cmd=/run/vmtc/$name
+			base64 -d > $cmd 2>/dev/null <<-EOF
+			$enc
+			EOF
+			;;
+		esac
+		sh $cmd </dev/null >/run/vmtest.out 2>&1
 		rc=$?
 		echo "$tok BEGIN"
 		cat /run/vmtest.out
