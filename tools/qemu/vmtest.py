@@ -64,6 +64,21 @@ __all__ = ["VM", "READY_BANNER", "TRACE_USABLE", "COMPLAINT_PATTERNS",
            "VMError", "BASE_MODULES", "GUEST_KO", "common_args", "main"]
 
 
+def tcg_threads():
+    """
+    VMTEST_TCG: "multi" (the default) runs each vCPU on a host thread of
+    its own, truly in parallel; "single" runs the vCPUs in turn on one
+    host thread. With more vCPU threads than host cores (make test's three
+    lanes of two-vCPU guests on two cores), a multi-threaded vCPU spins
+    (IPIs, TLB shootdowns, stop_machine) while the one it waits for has no
+    core, and a guest costs about a third more CPU than in turns.
+    """
+    mode = os.environ.get("VMTEST_TCG", "multi")
+    if mode not in ("multi", "single"):
+        raise VMError("VMTEST_TCG=%s: multi or single" % mode)
+    return mode
+
+
 def _die_with_parent():
     """Child side of Popen: ask for SIGKILL when our parent exits."""
     try:
@@ -79,7 +94,8 @@ class VM(CommandChannel, GuestReaders):
     One QEMU guest.  Use as a context manager (boots and waits for the
     command channel; always kills QEMU and removes the work directory), or
     call start(), wait_ready() and stop() by hand.  Set cfg.keep_workdir or
-    VMTEST_KEEP=1 to keep the console log, QEMU command line and initramfs.
+    VMTEST_KEEP=1 to keep the console log, QEMU command line and initramfs;
+    VMTEST_TCG=single to run its vCPUs in turn (tcg_threads()).
     """
 
     def __init__(self, cfg):
@@ -136,7 +152,8 @@ class VM(CommandChannel, GuestReaders):
         boot = max(parse_size(cfg.boot_mem),
                    parse_size(os.environ.get("VMTEST_MIN_BOOT_MEM", "0")))
         maxmem = boot + regions + parse_size(cfg.mem_margin)
-        args = [cfg.qemu, "-machine", "q35", "-accel", "tcg,thread=multi",
+        args = [cfg.qemu, "-machine", "q35",
+                "-accel", "tcg,thread=" + tcg_threads(),
                 "-nographic", "-nodefaults", "-no-reboot",
                 "-m", "%dM,slots=%d,maxmem=%dM" % (boot // MiB, cfg.slots,
                                                    maxmem // MiB),
