@@ -7,6 +7,7 @@ cases too (GroupRunner).
 
 import fnmatch
 import re
+import signal
 import time
 import traceback
 
@@ -115,7 +116,29 @@ class GroupRunner:
                 self.g = None
 
     def run(self, case):
-        """Run one case; print its PASS/FAIL line; return True if passed."""
+        """
+        Run one case; print its PASS/FAIL line; return True if passed.
+        A case during which QEMU itself crashed (killed by a signal: seen
+        under TCG, a SIGSEGV of QEMU 7.2 while the guest rebooted after a
+        system_reset) runs once more on a new guest: an emulator crash says
+        nothing of the guest's driver. A second crash fails it.
+        """
+        for attempt in (1, 2):
+            verdict = self.attempt(case, retry=attempt == 1)
+            if verdict is not None:
+                return verdict
+        return False
+
+    @staticmethod
+    def qemu_crashed(g):
+        """The crash signal (SIGSEGV ...) that ended @g's QEMU, or None."""
+        rc = g.vm.proc.poll() if g is not None and g.vm.proc else None
+        crashes = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT,
+                   signal.SIGILL, signal.SIGFPE)
+        return -rc if rc is not None and -rc in crashes else None
+
+    def attempt(self, case, retry):
+        """run()'s one try: True, False, or None (@retry: QEMU crashed)."""
         name = self.name(case.name)
         try:
             g = self.guest()
@@ -142,6 +165,15 @@ class GroupRunner:
             if not isinstance(e, (TestFailure, vmtest.VMError)):
                 detail = traceback.format_exc()
             g = self.g
+            sig = self.qemu_crashed(g)
+            if retry and sig:
+                kept = g.vm.stop(keep=True)
+                self.g = None
+                print("# %s: QEMU crashed (signal %d) during the case: "
+                      "not the guest's doing; once more on a new guest "
+                      "(%s; console kept in %s)" % (name, sig, first_line(e),
+                                                     kept), flush=True)
+                return None
             complaint = isinstance(e, vmtest.KernelComplaint)
             if g is not None and not complaint:
                 try:                    # a splat explains a lot
