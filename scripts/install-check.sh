@@ -101,7 +101,7 @@ check_install() {
 		scripts/setup.sh scripts/lib.sh
 	kernel_root "$root"
 	# No KDIR: the Makefile's default, the cached Debian headers.
-	if ! make -C "$out" install INSTALL_MOD_PATH="$root" \
+	if ! make -C "$out" -j"$(nproc)" install INSTALL_MOD_PATH="$root" \
 		> "$tmp/install.log" 2>&1; then
 		tail_log "$tmp/install.log"
 		fail install/make "make install failed (log above)"

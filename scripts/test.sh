@@ -55,26 +55,26 @@ stage build make -s -j"$(nproc)" modules tools/memfill tools/vmsplice_pin tools/
 # builds what it loads in a build directory of its own (build-copy.sh),
 # but for the Debian 12 guests, which load the module built above. The
 # debug kernel (lockdep, KASAN, DEBUG_VM) is built once and cached.
+# Three lanes of two-vCPU guests on two cores: a guest whose vCPUs run
+# on threads of their own spins while the vCPU it waits for has no core
+# (vmtest.tcg_threads()). The suites run their vCPUs in turn on one
+# host thread (VMTEST_TCG=single); the soaks keep them truly parallel:
+# memfill writes while the driver migrates, at random (and the debug
+# soak, which ends make test, then has both cores to itself).
 debian() {
-	stage tool make -s -C tools/vmemctl test
-	stage bench-plot python3 tools/qemu/bench_plot.py --selftest
-	stage bench-profile python3 tools/qemu/bench_profile.py
-	stage splat python3 tools/qemu/splat.py
 	stage install scripts/install-check.sh install dkms
 	stage intree scripts/install-check.sh intree
 	stage deb scripts/deb-check.sh
 	stage qemu env KERNEL=debian VMTEST_TCG=single scripts/qemu-test.sh
 	stage soak-debian env KERNEL=debian SOAK_STEPS=15 scripts/soak.sh
 }
-# Three lanes of two-vCPU guests on two cores: a guest whose vCPUs run
-# on threads of their own spins while the vCPU it waits for has no core
-# (vmtest.tcg_threads()). The suites and the debug soak run their vCPUs
-# in turn on one host thread (VMTEST_TCG=single); the Debian 12 and
-# Debian 13 soaks keep them truly parallel: memfill writes while the
-# driver migrates, at random.
 debian13() {
 	stage check scripts/check.sh
 	stage kunit scripts/kunit.sh
+	stage tool make -s -C tools/vmemctl test
+	stage bench-plot python3 tools/qemu/bench_plot.py --selftest
+	stage bench-profile python3 tools/qemu/bench_profile.py
+	stage splat python3 tools/qemu/splat.py
 	stage qemu-debian13 env KERNEL=debian13 VMTEST_TCG=single scripts/qemu-test.sh
 	stage soak-debian13 env KERNEL=debian13 SOAK_STEPS=15 scripts/soak.sh
 }
@@ -86,7 +86,7 @@ debug() {
 	stage kunit-x86 env VMTEST_TCG=single scripts/kunit-guest.sh
 	stage qemu-debug env KERNEL=debug VMTEST_TCG=single scripts/qemu-test.sh --small \
 		--skip data_integrity,bbm_data_integrity,online_kernel_under_load,bbm_512m_online_by_block,bbm_1g_online_by_block
-	stage soak-debug env KERNEL=debug VMTEST_TCG=single SOAK_STEPS=15 scripts/soak.sh
+	stage soak-debug env KERNEL=debug SOAK_STEPS=15 scripts/soak.sh
 }
 debian 2>&1 | sed -u 's/^/[debian] /' &
 debian13 2>&1 | sed -u 's/^/[debian13] /' &
