@@ -47,29 +47,39 @@ PATH=/usr/bin:$PATH make -C "$LINUX_SRC" M="$top" coccicheck MODE=report \
 	J="$(nproc)" > "$log/cocci.out" 2>&1 &
 cocci=$!
 
+# Sparse's reports (C=2) have the form of gcc's diagnostics, without the
+# option gcc names at the end ("[-Wfoo]"); objtool's and modpost's have no
+# line and column. A compiler error goes to both reports.
+sparse_re='^[^ ]+:[0-9]+:[0-9]+: (warning|error): .*[^]]$'
+sparse_warning_re='^[^ ]+:[0-9]+:[0-9]+: warning: .*[^]]$'
+
 # w1_other NAME DIR KDIR [make arguments]: a W=1 build from scratch against
 # a kernel tree, in the build directory DIR (build-copy.sh), never in the
-# checkout, whose objects other stages of make test load in guests.
-# Compiler diagnostics and modpost's warnings fail it; with
-# KBUILD_MODPOST_WARN=1 (no Module.symvers), unresolved symbols do not.
-# gcc's warnings end with their option ("[-Wfoo]"), sparse's do not.
+# checkout, whose objects other stages of make test load in guests. Every
+# warning and error fails it (with C=2, sparse's go to check/sparse
+# instead), modpost's warnings too; with KBUILD_MODPOST_WARN=1 (no
+# Module.symvers), unresolved symbols do not.
 w1_other() {
-	local name=$1 dir=$2 kdir=$3 out
+	local name=$1 dir=$2 kdir=$3 out sparse=
 	shift 3
+	case " $* " in *" C=2 "*|*" C=1 "*) sparse=1 ;; esac
 	out=$(build_dir "$dir")
 	[ ! -d "$out" ] || make -s -C "$kdir" M="$out" clean >/dev/null 2>&1
 	"$top/scripts/build-copy.sh" "$kdir" "$dir" -j"$(nproc)" "$@" \
 		> "$log/$name.out" 2>&1 || echo "build failed" >> "$log/$name"
-	grep -E 'warning:.*\[-W[^]]*\]$|error:|^(WARNING|ERROR): modpost: ' \
-		"$log/$name.out" |
-		grep -vE "^WARNING: modpost: (.*: symbol '[^']*' undefined!|suppressed [0-9]+ unresolved)" \
+	grep -E 'warning:|error:|^(WARNING|ERROR): modpost: ' "$log/$name.out" |
+		grep -vE "^WARNING: modpost: (.*: symbol '[^']*' undefined!|suppressed [0-9]+ unresolved)" |
+		{ if [ -n "$sparse" ]; then grep -vE "$sparse_warning_re"; else cat; fi; } \
 		>> "$log/$name"
+	if [ -n "$sparse" ]; then
+		grep -E "$sparse_re" "$log/$name.out" > "$log/sparse"
+		grep -x "build failed" "$log/$name" >> "$log/sparse"
+	fi
 	report "$name" "$log/$name"
 }
 
 # Debian 12's 6.1: W=1 and C=2 (sparse on every file) in one build.
 w1_other w1 w1 "$GUEST_KDIR" C=2
-grep -E 'warning:|error:' "$log/w1.out" | grep -vE '\[-W[^]]*\]$' > "$log/sparse"
 report sparse "$log/sparse"
 
 if "$top/scripts/setup.sh" debian13 > "$log/setup-debian13" 2>&1; then
