@@ -16,6 +16,10 @@ load_env source
 exec 9> "$CACHE/kunit.lock"
 flock 9
 
+# scripts/debug-kernel.sh builds from $LINUX_SRC in another lane of make
+# test: the tree changes only while no such build runs (its lock).
+exec 8> "$CACHE/debug-kernel.lock"
+flock 8
 dest="$LINUX_SRC/lib/virtio_mem_kunit"
 mkdir -p "$dest"
 # --checksum leaves unchanged files alone, so a rerun rebuilds nothing;
@@ -32,6 +36,7 @@ grep -q 'virtio_mem_kunit/' "$LINUX_SRC/lib/Makefile" ||
 	echo 'obj-y += virtio_mem_kunit/' >> "$LINUX_SRC/lib/Makefile"
 grep -q 'lib/virtio_mem_kunit/Kconfig' "$LINUX_SRC/lib/Kconfig.debug" ||
 	echo 'source "lib/virtio_mem_kunit/Kconfig"' >> "$LINUX_SRC/lib/Kconfig.debug"
+exec 8>&-
 
 build="$CACHE/kunit-uml"
 json=$(mktemp)
