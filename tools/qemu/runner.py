@@ -7,7 +7,6 @@ cases too (GroupRunner).
 
 import fnmatch
 import re
-import signal
 import time
 import traceback
 
@@ -130,12 +129,13 @@ class GroupRunner:
         return False
 
     @staticmethod
-    def qemu_crashed(g):
-        """The crash signal (SIGSEGV ...) that ended @g's QEMU, or None."""
-        rc = g.vm.proc.poll() if g is not None and g.vm.proc else None
-        crashes = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT,
-                   signal.SIGILL, signal.SIGFPE)
-        return -rc if rc is not None and -rc in crashes else None
+    def qemu_crashed(g, e):
+        """The crash signal that ended @g's QEMU (vmtest.crash_signal()),
+        waiting for its exit a while if @e says it went away."""
+        if g is None or g.vm.proc is None:
+            return None
+        return vmtest.crash_signal(g.vm.proc, wait=10.0 if isinstance(
+            e, (vmtest.QemuExited, OSError)) else 0)
 
     def attempt(self, case, retry):
         """run()'s one try: True, False, or None (@retry: QEMU crashed)."""
@@ -165,7 +165,7 @@ class GroupRunner:
             if not isinstance(e, (TestFailure, vmtest.VMError)):
                 detail = traceback.format_exc()
             g = self.g
-            sig = self.qemu_crashed(g)
+            sig = self.qemu_crashed(g, e)
             if retry and sig:
                 kept = g.vm.stop(keep=True)
                 self.g = None

@@ -39,6 +39,7 @@ Only the Python standard library is used.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,21 @@ def tcg_threads():
     if mode not in ("multi", "single"):
         raise VMError("VMTEST_TCG=%s: multi or single" % mode)
     return mode
+
+
+def crash_signal(proc, wait=0.0):
+    """
+    The signal (SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE) that ended QEMU
+    process @proc, or None; waits up to @wait s for it to be reaped (its
+    sockets close before it is).
+    """
+    try:
+        rc = proc.wait(wait) if wait else proc.poll()
+    except subprocess.TimeoutExpired:
+        return None
+    crashes = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT,
+               signal.SIGILL, signal.SIGFPE)
+    return -rc if rc is not None and -rc in crashes else None
 
 
 def _die_with_parent():
@@ -119,16 +135,20 @@ class VM(CommandChannel, GuestReaders):
                 self.wait_ready()
                 return self
             except VMError as e:
-                early = attempt == 1 and self.proc is not None and \
-                    self.proc.poll() is not None and \
-                    died_before_init(self.console())
+                crashed = self.proc is not None and crash_signal(
+                    self.proc, wait=10.0 if isinstance(e, QemuExited) else 0)
+                early = attempt == 1 and self.proc is not None and (
+                    crashed or self.proc.poll() is not None and
+                    died_before_init(self.console()))
                 kept = self.stop()
                 if not early:
                     raise
-                # Not the driver's: nothing of it ran yet. Once more.
-                print("# boot retried: the guest kernel died before /init "
-                      "(%s; console kept in %s)" %
-                      (str(e).splitlines()[0], kept), flush=True)
+                # Not the driver's: nothing of it ran yet, or QEMU
+                # itself crashed. Once more.
+                print("# boot retried: %s (%s; console kept in %s)" % (
+                    "QEMU crashed (signal %d)" % crashed if crashed else
+                    "the guest kernel died before /init",
+                    str(e).splitlines()[0], kept), flush=True)
                 self.kept = False
                 self.workdir = self.proc = None
                 self.cmd_buf = b""
