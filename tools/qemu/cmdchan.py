@@ -84,12 +84,11 @@ class CommandChannel:
         self.seq += 1
         tok = "@VMT%d%s@" % (self.seq, secrets.token_hex(6))
         enc = base64.b64encode(cmd.encode()).decode()
-        line = "%s %s" % (tok, enc)
+        line, name = "%s %s" % (tok, enc), None
         if len(enc) > KEEP_MIN:
             name = hashlib.sha1(cmd.encode()).hexdigest()[:16]
             line = "%s @%s" % (tok, name) if name in self.scripts else \
                 "%s %s %s" % (tok, enc, name)
-            self.scripts.add(name)
         try:
             # The guest only reads once the previous command is done.
             self.cmd_sock.settimeout(timeout)
@@ -112,6 +111,8 @@ class CommandChannel:
 
         short = cmd if len(cmd) < 60 else cmd[:57] + "..."
         b, m = self._read_cmd(done, timeout, "running %r" % short)
+        if name:                # answered: the guest has it now
+            self.scripts.add(name)
         out = self.cmd_buf[b + len(begin):m.start()]
         self.cmd_buf = self.cmd_buf[m.end():]
         return int(m.group(1)), out if binary else \

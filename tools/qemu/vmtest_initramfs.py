@@ -118,10 +118,13 @@ serve() {
 		case $enc in
 		@*)	cmd=/run/vmtc/${enc#@} ;;
 		*)	cmd=/run/vmtest.cmd
-			[ -z "$name" ] || cmd=/run/vmtc/$name
 			base64 -d > $cmd 2>/dev/null <<-EOF
 			$enc
 			EOF
+			if [ -n "$name" ]; then
+				cp $cmd /run/vmtc/new &&
+					mv /run/vmtc/new /run/vmtc/$name
+			fi
 			;;
 		esac
 		sh $cmd </dev/null >/run/vmtest.out 2>&1
