@@ -55,6 +55,7 @@ stage build make -s -j"$(nproc)" modules tools/memfill tools/vmsplice_pin tools/
 # builds what it loads in a build directory of its own (build-copy.sh),
 # but for the Debian 12 guests, which load the module built above. The
 # debug kernel (lockdep, KASAN, DEBUG_VM) is built once and cached.
+#
 # Three lanes of two-vCPU guests on two cores: a guest whose vCPUs run
 # on threads of their own spins while the vCPU it waits for has no core
 # (vmtest.tcg_threads()). The suites run their vCPUs in turn on one

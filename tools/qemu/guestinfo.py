@@ -38,8 +38,6 @@ for d in /sys/bus/virtio/devices/virtio*; do
 done
 true
 """
-    MEMINFO_SCRIPT = "while IFS= read -r l; do echo \"$l\"; done " \
-        "< /proc/meminfo\n"
 
     def virtio_mem_devices(self):
         """
@@ -53,9 +51,7 @@ true
         """(virtio_mem_devices(), the meminfo() lines of @keys), read by
         one guest command."""
         out = self.sh(self.DEVICES_SCRIPT + "echo @meminfo\n" +
-                      "while read -r k l; do case $k in %s) echo \"$k $l\";;"
-                      " esac; done < /proc/meminfo\n" %
-                      "|".join(k + ":" for k in keys))
+                      meminfo_script(keys))
         devs, _, mem = out.partition("\n@meminfo\n")
         return parse_devices(devs), parse_meminfo(mem)
 
@@ -89,7 +85,15 @@ true
 
     def meminfo(self):
         """/proc/meminfo as {key: bytes}."""
-        return parse_meminfo(self.sh(self.MEMINFO_SCRIPT))
+        return parse_meminfo(self.sh(meminfo_script()))
+
+
+def meminfo_script(keys=None):
+    """The guest script printing /proc/meminfo, only its lines of @keys if
+    given, with shell builtins."""
+    pick = "|".join(k + ":" for k in keys) if keys else "*"
+    return ("while read -r k l; do case $k in %s) echo \"$k $l\";; esac; "
+            "done < /proc/meminfo\n" % pick)
 
 
 def parse_devices(out):
@@ -105,7 +109,7 @@ def parse_devices(out):
         elif line.startswith("|") and ":" in line and devs:
             name, value = line[1:].split(":", 1)
             attrs = devs[-1]["attrs"]
-            # A value of several lines comes as several "path:" lines.
+            # A value of several lines comes as several "|name:" lines.
             attrs[name] = (attrs[name] + " " + value).strip() \
                 if name in attrs else value.strip()
     return devs
