@@ -12,7 +12,9 @@
 # changes no generated code: make check's W=1 build from scratch of the
 # Debian 13 module (directory debian13) is then the very module the ABI
 # check and the Debian 13 guests load, and is not built twice. Prints
-# the path of the built virtio_mem.ko, and otherwise only errors.
+# the path of the built virtio_mem.ko, and otherwise only errors. Two
+# builds in one directory (stages of make test side by side) take turns:
+# the second finds the module built and leaves it as it is.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -20,6 +22,9 @@ set -euo pipefail
 kdir=$1
 out=$(build_dir "$2")
 shift 2
+mkdir -p "$out"
+exec 9> "$out.lock"
+flock 9
 stage_sources "$out" Kbuild Kconfig drivers include kunit
 make -s -C "$kdir" M="$out" CONFIG_VIRTIO_MEM=m \
 	CONFIG_DEBUG_INFO_BTF_MODULES= W=1 "$@" modules >&2
