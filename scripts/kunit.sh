@@ -16,7 +16,7 @@ load_env source
 exec 9> "$CACHE/kunit.lock"
 flock 9
 
-# scripts/debug-kernel.sh builds from $LINUX_SRC in another lane of make
+# scripts/debug-kernel.sh builds from $LINUX_SRC in another stage of make
 # test: the tree changes only while no such build runs (its lock).
 exec 8> "$CACHE/debug-kernel.lock"
 flock 8

@@ -70,7 +70,7 @@ def tcg_threads():
     VMTEST_TCG: "multi" (the default) runs each vCPU on a host thread of
     its own, truly in parallel; "single" runs the vCPUs in turn on one
     host thread. With more vCPU threads than host cores (make test's three
-    lanes of two-vCPU guests on two cores), a multi-threaded vCPU spins
+    workers' two-vCPU guests on two cores), a multi-threaded vCPU spins
     (IPIs, TLB shootdowns, stop_machine) while the one it waits for has no
     core, and a guest costs about a third more CPU than in turns.
     """
