@@ -18,9 +18,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 logs=$(mktemp -d "${TMPDIR:-/tmp}/vmem-test.XXXXXX")
 
-# The 6.1 source tree first (and the Debian packages): the debug
-# kernel's build starts from it while the rest of the setup runs.
-"$top/scripts/setup.sh" source || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+"$top/scripts/setup.sh" all || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 # cpu_seconds FILE: user + system seconds of the children in `times`
 # output (its last line: "1m2.5s 0m3.1s").
@@ -49,22 +47,24 @@ stage() {
 	return "$rc"
 }
 
-# The stages run from a queue taken by up to three workers side by side,
-# so that the two cores stay busy: a guest under TCG waits at times (for
-# the device, for a settle time), and a build does not. Each line is
+stage build make -s -j"$(nproc)" modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait \
+	tools/vmemctl/vmemctl
+
+# The rest runs as a queue of stages taken by three workers side by
+# side, so that the two cores stay busy: a guest under TCG waits at times
+# (for the device, for a settle time), and a build does not. Each line is
 # tagged with its stage. A free worker takes the first stage in the list
 # below whose prerequisites (after the colon) have ended: the debug
 # kernel first, as on a cold cache its build is the long pole (the debug
 # stages follow it, on whichever workers are free), then the longest
 # stages, so that the queue ends on short ones. A stage whose
 # prerequisite failed fails without running; one written "~name" only
-# orders (the stage would wait for it anyway, or must not start before
-# the setup that "build" follows), and may fail.
+# orders (the stage would wait for it anyway), and may fail.
 #
 # Each stage builds what it loads in a build directory of its own
 # (build-copy.sh), but for the Debian 12 guests, which load the module
-# of the stage "build" (in the checkout); the Debian 13 guests load the
-# one make check builds (so they come after it). The debug kernel (lockdep, KASAN, DEBUG_VM) is
+# built above; the Debian 13 guests load the one make check builds (so
+# they come after it). The debug kernel (lockdep, KASAN, DEBUG_VM) is
 # built once and cached; the UML KUnit build waits for it, as both use
 # the 6.1 source tree.
 #
@@ -75,22 +75,22 @@ stage() {
 # memfill writes while the driver migrates, at random.
 queue=(
 	"debug-kernel:"
-	"check: ~build"
-	"qemu: build"
-	"qemu-debug: debug-kernel ~build"
+	"check:"
+	"qemu:"
+	"qemu-debug: debug-kernel"
 	"qemu-debian13: check"
-	"soak-debug: debug-kernel ~build"
-	"kunit-x86: debug-kernel ~build"
-	"install: ~build"
+	"soak-debug: debug-kernel"
+	"kunit-x86: debug-kernel"
+	"install:"
 	"soak-debian13: check"
-	"soak-debian: build"
-	"deb: ~build"
-	"kunit: ~debug-kernel ~build"
-	"intree: ~build"
-	"tool: ~build"
-	"bench-plot: ~build"
-	"bench-profile: ~build"
-	"splat: ~build"
+	"soak-debian:"
+	"deb:"
+	"kunit: ~debug-kernel"
+	"intree:"
+	"tool:"
+	"bench-plot:"
+	"bench-profile:"
+	"splat:"
 )
 
 # On the debug kernel every resize costs several times more: the suite
@@ -172,36 +172,9 @@ worker() {
 	done
 }
 
-# kill_tree PID: the process and all its descendants.
-kill_tree() {
-	local child
-	for child in $(pgrep -P "$1"); do kill_tree "$child"; done
-	kill "$1" 2>/dev/null
-}
-
 mkdir -p "$logs/ended"
 printf '%s\n' "${queue[@]}" > "$logs/queue"
-# One worker at once, which takes the debug kernel; the rest of the setup
-# and the build of the module meanwhile ("build", which every other stage
-# comes after); then a second worker; the third once the debug kernel is
-# there: on an empty cache its build, which the debug stages wait for,
-# then has a core and more to itself.
-worker &
-if ! "$top/scripts/setup.sh" all; then
-	: > "$logs/queue"
-	kill_tree "$(jobs -p)"
-	wait
-	echo "0 passed, 1 failed, 0 skipped"
-	exit 1
-fi
-stage build make -s -j"$(nproc)" modules tools/memfill tools/vmsplice_pin tools/qemu/pollwait \
-	tools/vmemctl/vmemctl 2>&1 | sed -u "s/^/[build] /"
-echo "${PIPESTATUS[0]}" > "$logs/ended/build"
-worker &
-(
-	while [ ! -e "$logs/ended/debug-kernel" ]; do sleep 5; done
-	worker
-) &
+worker & worker & worker &
 wait
 
 # Every stage's cases against the expected list; the closing line.
