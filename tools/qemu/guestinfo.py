@@ -87,6 +87,34 @@ true
         """/proc/meminfo as {key: bytes}."""
         return parse_meminfo(self.sh(meminfo_script()))
 
+    # For each range of /proc/iomem the driver added: its pages by (flags
+    # of /proc/kpageflags, count of /proc/kpagecount), the first few pfns
+    # of each class. Ranges are whole memory blocks: 512-page aligned.
+    CENSUS_SCRIPT = r"""
+grep 'System RAM (virtio_mem)' /proc/iomem | while read -r r _; do
+	s=$((0x${r%-*} >> 12)); e=$(((0x${r#*-} + 1) >> 12))
+	printf '%x-%x\n' $s $e
+	dd if=/proc/kpageflags bs=4096 skip=$((s / 512)) count=$(((e - s) / 512)) 2>/dev/null |
+		od -An -v -tx8 -w8 > /tmp/census.f
+	dd if=/proc/kpagecount bs=4096 skip=$((s / 512)) count=$(((e - s) / 512)) 2>/dev/null |
+		od -An -v -tu8 -w8 > /tmp/census.c
+	paste /tmp/census.f /tmp/census.c | awk -v s=$s '
+		{ k = $1 " " $2; n[k]++; if (n[k] <= 4) at[k] = at[k] sprintf(" %x", s + NR - 1) }
+		END { for (k in n) printf "  flags %s count %s: %d pages, pfn%s\n", substr(k, 1, 16), substr(k, 18), n[k], at[k] }'
+done
+rm -f /tmp/census.f /tmp/census.c
+"""
+
+    def page_census(self):
+        """
+        What the pages of the driver's added memory are, as a text: for
+        each added range, its pages counted by kpageflags (KPF_BUDDY
+        0x400: a free chunk's head; KPF_OFFLINE 0x800000: fake-offline)
+        and kpagecount. For a shrink that does not end: which pages hold
+        it up.
+        """
+        return self.sh(self.CENSUS_SCRIPT, timeout=120.0)
+
 
 def meminfo_script(keys=None):
     """The guest script printing /proc/meminfo, only its lines of @keys if

@@ -79,10 +79,40 @@ def wait_for(g, target, online=True, timeout=180.0, rebooted=False):
         if time.monotonic() - t0 > timeout:
             raise TestFailure(
                 "target %s not reached after %.0f s: QMP size %s, "
-                "plugged_size %s, MemTotal-base %s, state %r" %
+                "plugged_size %s, MemTotal-base %s, state %r%s" %
                 (fmt_size(target), timeout, fmt_size(q["size"]),
-                 fmt_size(plugged), fmt_size(mem), a.get("state")))
+                 fmt_size(plugged), fmt_size(mem), a.get("state"),
+                 stall_evidence(g) if plugged > target else ""))
         time.sleep(0.3)
+
+
+def stall_evidence(g):
+    """A shrink that did not end: the guest's last console lines and what
+    the pages of the added memory are (GuestReaders.page_census()), as
+    lines to add to the failure."""
+    text = "\nthe guest's console, last lines:\n" + \
+        "\n".join(g.vm.console().splitlines()[-15:])
+    try:
+        # Still failing, or stuck in one call (the state is the last
+        # finished run's)? The failure counters 3 s apart, and where the
+        # tasks in the driver's code are.
+        for _ in range(2):
+            _q, a, _t = views(g)
+            text += "\ncounters: " + ", ".join(
+                "%s %s" % (k, a.get(k)) for k in (
+                    "fake_offline_failures", "offline_and_remove_failures",
+                    "retry_state",
+                    "state"))
+            time.sleep(3)
+        text += "\n" + g.vm.sh(
+            "for f in /proc/[0-9]*/stack; do "
+            "grep -q -e vmem_ -e virtio_mem $f 2>/dev/null || continue; "
+            "echo \"$f:\"; cat $f; done; true")
+        text += "\nthe pages of the added memory:\n" + g.vm.page_census()
+    except Exception as e:      # evidence only: never hide the failure
+        why = str(e).strip() or type(e).__name__
+        text += "\nno page census: %s" % why.splitlines()[0]
+    return text
 
 
 def books_match(g):
