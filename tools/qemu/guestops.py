@@ -11,7 +11,7 @@ import re
 import time
 
 import qemu_trace
-from qcheck import TestFailure, check
+from qcheck import TestFailure, check, first_line
 from registry import MEMFILL
 from units import KiB, MiB, fmt_size
 
@@ -87,31 +87,29 @@ def wait_for(g, target, online=True, timeout=180.0, rebooted=False):
 
 
 def stall_evidence(g):
-    """A shrink that did not end: the guest's last console lines and what
-    the pages of the added memory are (GuestReaders.page_census()), as
-    lines to add to the failure."""
+    """A shrink that did not end: the guest's last console lines, whether
+    it is still failing or stuck in one call (the state is the last
+    finished run's: the failure counters 3 s apart, the stacks of tasks in
+    the driver's code) and what the pages of the added memory are
+    (GuestReaders.page_census()), as lines to add to the failure."""
     text = "\nthe guest's console, last lines:\n" + \
         "\n".join(g.vm.console().splitlines()[-15:])
+    keys = ("fake_offline_failures", "offline_and_remove_failures",
+            "retry_state", "state")
     try:
-        # Still failing, or stuck in one call (the state is the last
-        # finished run's)? The failure counters 3 s apart, and where the
-        # tasks in the driver's code are.
-        for _ in range(2):
+        for i in range(2):
+            if i:
+                time.sleep(3)
             _q, a, _t = views(g)
             text += "\ncounters: " + ", ".join(
-                "%s %s" % (k, a.get(k)) for k in (
-                    "fake_offline_failures", "offline_and_remove_failures",
-                    "retry_state",
-                    "state"))
-            time.sleep(3)
-        text += "\n" + g.vm.sh(
+                "%s %s" % (k, a.get(k)) for k in keys)
+        text += "\nstacks in the driver's code:\n" + g.vm.sh(
             "for f in /proc/[0-9]*/stack; do "
             "grep -q -e vmem_ -e virtio_mem $f 2>/dev/null || continue; "
             "echo \"$f:\"; cat $f; done; true")
         text += "\nthe pages of the added memory:\n" + g.vm.page_census()
     except Exception as e:      # evidence only: never hide the failure
-        why = str(e).strip() or type(e).__name__
-        text += "\nno page census: %s" % why.splitlines()[0]
+        text += "\nno more evidence: %s" % first_line(e)
     return text
 
 

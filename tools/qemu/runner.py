@@ -13,12 +13,7 @@ import traceback
 import registry
 import testguest
 import vmtest
-from qcheck import TestFailure, check
-
-
-def first_line(e):
-    s = str(e).strip() or type(e).__name__
-    return s.splitlines()[0]
+from qcheck import TestFailure, check, first_line
 
 
 class GroupRunner:
