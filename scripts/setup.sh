@@ -41,6 +41,9 @@ PACKAGES="build-essential gcc-12 make bc bison flex libelf-dev libssl-dev
 	dpkg-dev debhelper dh-dkms lintian prometheus gnuplot-nox"
 
 log() { echo "setup: $*" >&2; }
+# set -e stops at the first failing command: say which, or a run that
+# fails here (make test's first step) leaves no reason behind.
+trap 'log "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 # The machine is shared: wait for another apt or dpkg run to finish
 # rather than fail on its lock.
@@ -63,8 +66,10 @@ do_packages() {
 	# Triggers still pending (another apt run is on its way) count as
 	# installed: the package's files are there.
 	local ok
+	# dpkg-query exits 1 when it knows some of them not at all (never
+	# installed, as on a fresh machine): that is an answer, not an error.
 	# shellcheck disable=SC2086
-	ok=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+	ok=$({ dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null || true; } |
 		awk '$2 == "install" && $3 == "ok" &&
 			$4 ~ /^(installed|triggers-pending|triggers-awaited)$/ { print $1 }')
 	for p in $PACKAGES; do
