@@ -10,6 +10,8 @@
 #   checkpatch  checkpatch.pl --strict on every C source and header
 #   docs        Documentation/*.rst parses without a warning
 #   coccicheck  every coccinelle script of the kernel, report mode
+#   setup-fresh setup.sh packages asks apt-get for every package on a
+#               machine whose dpkg knows none (scripts/setup-selftest.sh)
 # and then scripts/debian13-abi.sh: the module built for Debian 13's
 # kernel has that image's vermagic, struct module size and symbol CRCs
 # ("PASS: debian13/abi/<check>" lines).
@@ -130,6 +132,9 @@ docutils.core.publish_string(open(sys.argv[1]).read(),
     settings_overrides={"report_level": 2, "halt_level": 5})' "$f" 2>&1
 done > "$log/docs"
 report docs "$log/docs"
+
+# setup.sh on a machine that never had the project's packages.
+"$top/scripts/setup-selftest.sh" || failed=1
 
 "$top/scripts/debian13-abi.sh" || failed=1
 

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/setup.sh packages on a machine that never had any of the
+# project's packages: dpkg-query knows none of them and exits 1, as on a
+# fresh Debian 12. Stand-ins for dpkg-query and apt-get (first in PATH)
+# record what setup.sh asks; the check passes if it asked apt-get to
+# install every package and exited 0. Prints "PASS: check/setup-fresh"
+# or "FAIL: check/setup-fresh: <why>".
+set -uo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+tmp=$(mktemp -d /tmp/vmem-setup-selftest.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/bin"
+cat > "$tmp/bin/dpkg-query" <<'SH'
+#!/bin/sh
+for p in "$@"; do
+	case $p in -*) ;; *) echo "dpkg-query: no packages found matching $p" >&2 ;; esac
+done
+exit 1
+SH
+cat > "$tmp/bin/apt-get" <<'SH'
+#!/bin/sh
+echo "$*" >> "$APT_LOG"
+SH
+chmod +x "$tmp/bin/dpkg-query" "$tmp/bin/apt-get"
+
+fail() { echo "    $*"; echo "FAIL: check/setup-fresh: $1"; exit 1; }
+
+# sudo is not there on every machine: run as root or not at all.
+[ "$(id -u)" = 0 ] || { echo "SKIP: check/setup-fresh: not root"; exit 0; }
+out=$(APT_LOG="$tmp/apt.log" VMEM_CACHE="$tmp/cache" PATH="$tmp/bin:$PATH" \
+	"$top/scripts/setup.sh" packages 2>&1) ||
+	fail "setup.sh packages exited with $?" "$out"
+grep -q ' update' "$tmp/apt.log" 2>/dev/null || fail "no apt-get update" "$out"
+asked=$(grep ' install ' "$tmp/apt.log" 2>/dev/null)
+for p in build-essential qemu-system-x86 coccinelle gnuplot-nox; do
+	case " $asked " in
+	*" $p "*) ;;
+	*) fail "apt-get was not asked for $p" "$out" ;;
+	esac
+done
+echo "PASS: check/setup-fresh"
