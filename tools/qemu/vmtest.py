@@ -49,6 +49,7 @@ from cmdchan import READY_BANNER, CommandChannel  # noqa: F401
 from guestinfo import GuestReaders
 from qemu_trace import TRACE_USABLE, usable_sizes
 from qmp import QMP, connect_unix
+import pvh
 from splat import COMPLAINT_PATTERNS, died_before_init, scan  # noqa: F401
 from units import GiB, KiB, MiB, fmt_size, parse_size  # noqa: F401
 from vmconfig import (DEFAULT_APPEND, MemDevice, VMConfig,  # noqa: F401
@@ -178,7 +179,8 @@ class VM(CommandChannel, GuestReaders):
                 "-m", "%dM,slots=%d,maxmem=%dM" % (boot // MiB, cfg.slots,
                                                    maxmem // MiB),
                 "-smp", str(cfg.smp),
-                "-kernel", cfg.kernel, "-initrd", self.path("initramfs.gz"),
+                "-kernel", pvh.image(cfg.kernel),
+                "-initrd", self.path("initramfs.gz"),
                 "-append", (DEFAULT_APPEND + " " + cfg.append).strip(),
                 "-chardev", "file,id=con0,path=" + self.path("console.log"),
                 "-serial", "chardev:con0",
