@@ -91,6 +91,7 @@ queue=(
 	"bench-plot:"
 	"bench-profile:"
 	"splat:"
+	"pvh:"
 )
 
 # On the debug kernel every resize costs several times more: the suite
@@ -117,6 +118,7 @@ run_stage() {
 	bench-plot) stage "$1" python3 tools/qemu/bench_plot.py --selftest ;;
 	bench-profile) stage "$1" python3 tools/qemu/bench_profile.py ;;
 	splat) stage "$1" python3 tools/qemu/splat.py ;;
+	pvh) stage "$1" python3 tools/qemu/pvh.py ;;
 	*) echo "FAIL: $1: no such stage"; return 1 ;;
 	esac
 }

@@ -12,6 +12,7 @@ project cache. A kernel without the note, a payload compressed in a way
 this does not read, or VMTEST_PVH=0 boots the bzImage as it is.
 
     python3 tools/qemu/pvh.py BZIMAGE     print the image QEMU would boot
+    python3 tools/qemu/pvh.py             make test's stage pvh: selftest()
 """
 
 import gzip
@@ -21,6 +22,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 import cache
 
@@ -108,5 +110,71 @@ def image(kernel):
     return out
 
 
+def fake_elf(note_type):
+    """A minimal ELF64 with one PT_NOTE holding a "Xen" note."""
+    note = struct.pack("<III", 4, 4, note_type) + b"Xen\0" + b"\0" * 4
+    ehdr = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+    ehdr += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 64, 0, 0, 64, 56, 1,
+                        0, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 4, 4, 64 + 56, 0, 0, len(note),
+                       len(note), 4)
+    return ehdr + phdr + note
+
+
+def fake_bzimage(blob):
+    """bzImage bytes (protocol 2.15, one setup sector) around @blob."""
+    setup = bytearray(1024)
+    setup[0x1f1] = 1
+    setup[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", setup, 0x206, 0x20f)
+    struct.pack_into("<II", setup, 0x248, 0, len(blob))
+    return bytes(setup) + blob + b"\0" * 4
+
+
+def selftest():
+    """image() of made-up bzImages: what it boots, and what it keeps."""
+    bad = []
+    old = os.environ.get("VMEM_CACHE")
+    with tempfile.TemporaryDirectory() as d:
+        os.environ["VMEM_CACHE"] = d
+        try:
+            for what, blob, want in (
+                    ("gzip, PVH note", gzip.compress(fake_elf(18)), True),
+                    ("xz, PVH note", lzma.compress(fake_elf(18)), True),
+                    ("gzip, another Xen note", gzip.compress(fake_elf(17)),
+                     False),
+                    ("not compressed", fake_elf(18), False),
+                    # As Kbuild makes it: the frame, then the size.
+                    ("zstd, PVH note", subprocess.run(
+                        ["zstd", "-qc"], input=fake_elf(18),
+                        stdout=subprocess.PIPE, check=True).stdout +
+                     struct.pack("<I", len(fake_elf(18))), True)):
+                kernel = os.path.join(d, "bzImage")
+                with open(kernel, "wb") as f:
+                    f.write(fake_bzimage(blob))
+                got = image(kernel)
+                if want and (got == kernel or
+                             open(got, "rb").read() != fake_elf(18)):
+                    bad.append("%s: booted %s" % (what, got))
+                if not want and got != kernel:
+                    bad.append("%s: booted %s, not the bzImage" % (what, got))
+                if got != image(kernel):
+                    bad.append("%s: another image the second time" % what)
+        finally:
+            if old is None:
+                del os.environ["VMEM_CACHE"]
+            else:
+                os.environ["VMEM_CACHE"] = old
+    return bad
+
+
 if __name__ == "__main__":
-    print(image(sys.argv[1]))
+    if len(sys.argv) > 1:
+        print(image(sys.argv[1]))
+        raise SystemExit(0)
+    failed = selftest()
+    for d in failed:
+        print("FAIL: pvh/image: %s" % d)
+    if not failed:
+        print("PASS: pvh/image")
+    raise SystemExit(1 if failed else 0)
