@@ -5,7 +5,8 @@
 # project's packages: dpkg-query knows none of them and exits 1, as on a
 # fresh Debian 12. Stand-ins for dpkg-query and apt-get (first in PATH)
 # record what setup.sh asks; the check passes if it asked apt-get to
-# install every package and exited 0. Prints "PASS: check/setup-fresh"
+# install every package and exited 0, and if, when apt-get install
+# fails, it fails too and says where. Prints "PASS: check/setup-fresh"
 # or "FAIL: check/setup-fresh: <why>".
 set -uo pipefail
 
@@ -25,6 +26,7 @@ SH
 cat > "$tmp/bin/apt-get" <<'SH'
 #!/bin/sh
 echo "$*" >> "$APT_LOG"
+case " $* " in *" install "*) [ -z "${APT_FAIL:-}" ] || exit 100 ;; esac
 SH
 chmod +x "$tmp/bin/dpkg-query" "$tmp/bin/apt-get"
 
@@ -43,4 +45,10 @@ for p in build-essential qemu-system-x86 coccinelle gnuplot-nox; do
 	*) fail "apt-get was not asked for $p" "$out" ;;
 	esac
 done
+# A failing step names itself (the ERR trap, in a function too).
+out=$(APT_FAIL=1 APT_LOG="$tmp/apt.log" VMEM_CACHE="$tmp/cache" \
+	PATH="$tmp/bin:$PATH" "$top/scripts/setup.sh" packages 2>&1) &&
+	fail "setup.sh packages succeeded when apt-get install failed" "$out"
+grep -q '^setup: failed (exit 100) at line [0-9]*: ' <<< "$out" ||
+	fail "a failed apt-get install left no 'setup: failed' line" "$out"
 echo "PASS: check/setup-fresh"

@@ -28,7 +28,8 @@
 # Packages of other Debian suites are read through private apt
 # configurations (their own sources list, state and cache directories, in
 # $CACHE/apt/<name>): the system's apt state never changes.
-set -euo pipefail
+# -E: the ERR trap below fires in functions too, where nearly every step is.
+set -Eeuo pipefail
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
