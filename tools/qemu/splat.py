@@ -7,6 +7,7 @@ guest's console text.
 
 import re
 
+from qcheck import selftest_exit
 from vmerrors import KernelComplaint
 
 # Kernel complaints recognised by scan(). Each pattern is matched
@@ -149,9 +150,4 @@ def selftest():
 
 if __name__ == "__main__":
     # make test's stage splat: python3 tools/qemu/splat.py
-    failed = selftest()
-    for d in failed:
-        print("FAIL: splat/early-boot: %s" % d)
-    if not failed:
-        print("PASS: splat/early-boot")
-    raise SystemExit(1 if failed else 0)
+    selftest_exit("splat/early-boot", selftest())
