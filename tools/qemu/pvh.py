@@ -25,15 +25,20 @@ import sys
 import tempfile
 
 import cache
+from qcheck import selftest_exit
 
-# Boot protocol (Documentation/x86/boot.rst): setup_sects at 0x1f1, the
-# "HdrS" magic at 0x202, the version at 0x206, payload_offset and
-# payload_length at 0x248 (protocol 2.08 and later).
+# The PVH entry point's note (include/xen/interface/elfnote.h).
 XEN_ELFNOTE_PHYS32_ENTRY = 18
 
 
 def payload(data):
-    """The compressed kernel inside bzImage bytes @data, or None."""
+    """
+    The compressed kernel inside bzImage bytes @data, or None. Boot
+    protocol (Documentation/x86/boot.rst): setup_sects at 0x1f1 (0 means
+    4), the "HdrS" magic at 0x202, the version at 0x206, payload_offset
+    and payload_length at 0x248 (protocol 2.08 and later), the offset
+    from the protected-mode code after the setup sectors.
+    """
     if len(data) < 0x250 or data[0x202:0x206] != b"HdrS":
         return None
     if struct.unpack_from("<H", data, 0x206)[0] < 0x208:
@@ -63,7 +68,16 @@ def decompress(blob):
 
 
 def has_pvh_note(elf):
-    """True if ELF64 bytes @elf carry XEN_ELFNOTE_PHYS32_ENTRY."""
+    """True if ELF64 bytes @elf carry XEN_ELFNOTE_PHYS32_ENTRY; False for
+    anything else, a truncated or malformed ELF too."""
+    try:
+        return find_pvh_note(elf)
+    except struct.error:
+        return False
+
+
+def find_pvh_note(elf):
+    """has_pvh_note() but raising struct.error past the end of @elf."""
     if elf[:4] != b"\x7fELF" or elf[4] != 2:
         return False
     phoff, = struct.unpack_from("<Q", elf, 0x20)
@@ -144,6 +158,8 @@ def selftest():
                     ("gzip, another Xen note", gzip.compress(fake_elf(17)),
                      False),
                     ("not compressed", fake_elf(18), False),
+                    ("gzip, ELF cut in its notes",
+                     gzip.compress(fake_elf(18)[:64 + 56 + 8]), False),
                     # As Kbuild makes it: the frame, then the size.
                     ("zstd, PVH note", subprocess.run(
                         ["zstd", "-qc"], input=fake_elf(18),
@@ -172,9 +188,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1:
         print(image(sys.argv[1]))
         raise SystemExit(0)
-    failed = selftest()
-    for d in failed:
-        print("FAIL: pvh/image: %s" % d)
-    if not failed:
-        print("PASS: pvh/image")
-    raise SystemExit(1 if failed else 0)
+    selftest_exit("pvh/image", selftest())
