@@ -92,6 +92,7 @@ queue=(
 	"bench-profile:"
 	"splat:"
 	"pvh:"
+	"runner:"
 )
 
 # On the debug kernel every resize costs several times more: the suite
@@ -119,6 +120,7 @@ run_stage() {
 	bench-profile) stage "$1" python3 tools/qemu/bench_profile.py ;;
 	splat) stage "$1" python3 tools/qemu/splat.py ;;
 	pvh) stage "$1" python3 tools/qemu/pvh.py ;;
+	runner) stage "$1" python3 tools/qemu/runner.py ;;
 	*) echo "FAIL: $1: no such stage"; return 1 ;;
 	esac
 }
