@@ -11,8 +11,10 @@
  *   vmsplice_pin MIB [MS]
  *
  * keeps MIB MiB pinned, in 1 MiB pipes, and replaces one pipe every MS
- * milliseconds (default 20). Prints "vmsplice_pin: ready pinned=<MiB>"
- * once MIB MiB are pinned, then runs until killed.
+ * milliseconds (default 20). Prints "vmsplice_pin: pinned=<MiB>" every
+ * 16 MiB on the way (a slow guest shows that it is still going), then
+ * "vmsplice_pin: ready pinned=<MiB>" once MIB MiB are pinned, and runs
+ * until killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -88,6 +90,10 @@ int main(int argc, char **argv)
 		if (pin_chunk(&pins[i])) {
 			fprintf(stderr, "vmsplice_pin: %s\n", strerror(errno));
 			return 1;
+		}
+		if ((i + 1) % 16 == 0 && i + 1 < n) {
+			printf("vmsplice_pin: pinned=%lu\n", i + 1);
+			fflush(stdout);
 		}
 	}
 	printf("vmsplice_pin: ready pinned=%lu\n", n);

@@ -156,13 +156,31 @@ def balloon_shrink(g):
 
 
 def pin_start(g, mib):
+    """
+    Start vmsplice_pin on @mib MiB; its pid once they are pinned. It
+    reports every 16 MiB, and fails only if 60 s pass with no report
+    (CI once saw no "ready" 60 s after its start, on a debug guest under
+    the checksummed load: the bound was on the whole, not on progress).
+    """
     pid = g.vm.sh("%s %d > /tmp/pin.log 2>&1 & echo $!" %
                   (VMSPLICE_PIN, mib)).split()[-1]
-    t0 = time.monotonic()
-    while "ready" not in g.vm.sh("cat /tmp/pin.log"):
-        check(time.monotonic() - t0 < 60, "vmsplice_pin not ready: %s" %
-              g.vm.sh("cat /tmp/pin.log"))
+    t0 = last = time.monotonic()
+    seen = ""
+    while True:
+        log = g.vm.sh("cat /tmp/pin.log")
+        if "ready" in log:
+            break
+        if log != seen:
+            seen, last = log, time.monotonic()
+        check(g.vm.run("kill -0 %s" % pid)[0] == 0,
+              "vmsplice_pin died: %s" % (log.strip() or "nothing printed"))
+        check(time.monotonic() - last < 60, "vmsplice_pin made no progress "
+              "in 60 s (%.0f s since its start): %s" %
+              (time.monotonic() - t0,
+               (log.strip().splitlines() or ["nothing printed"])[-1]))
         time.sleep(0.5)
+    print("  vmsplice_pin: %d MiB pinned in %.1f s" %
+          (mib, time.monotonic() - t0), flush=True)
     return pid
 
 
