@@ -38,7 +38,6 @@ class GroupRunner:
         self.g = None
         self.boot_error = None
         self.last = None            # the case that ran last on self.g
-        self.told = False           # self.g's end is already reported
 
     def name(self, case):
         return "%s/%s" % (self.args.tag, case) if self.args.tag else case
@@ -82,10 +81,6 @@ class GroupRunner:
         detail = vm.post_mortem(since=g.checked)
         kept = vm.stop(keep=True)
         self.g = None
-        if self.told:           # the case's own FAIL said it all
-            print("# guest of %s: console kept in %s" % (self.last, kept),
-                  flush=True)
-            return
         self.fail(self.last or self.name("boot-" + self.group), why,
                   detail + "\nconsole kept in %s" % kept)
 
@@ -95,7 +90,7 @@ class GroupRunner:
                               (self.group, self.boot_error))
         self.audit()
         if self.g is None:
-            self.last, self.told = None, False
+            self.last = None
             try:
                 self.g = testguest.boot(self.group, self.args)
             except Exception as e:
@@ -172,22 +167,18 @@ class GroupRunner:
                       "(%s; console kept in %s)" % (name, sig, first_line(e),
                                                      kept), flush=True)
                 return None
-            complaint = isinstance(e, vmtest.KernelComplaint)
-            if g is not None and not complaint:
+            if g is not None and not isinstance(e, vmtest.KernelComplaint):
                 try:                    # a splat explains a lot
                     g.vm.check_console(since=g.checked,
                                        ignore=case.expects)
                 except vmtest.KernelComplaint as kc:
                     detail += "\n" + str(kc)
-                    complaint = True
             if g is not None:
                 # Not used again, complaint or not: a case stopped halfway
                 # leaves its workloads, pins and plugged memory to the
                 # next one, which then fails for them (CI: vmsplice_pin's
                 # pins, left running, kept iomem_exclusive's shrink
                 # retrying -EBUSY). Its console is kept.
-                g.checked = len(g.vm.console())
-                self.told = True
                 detail += "\nconsole kept in %s" % g.vm.stop(keep=True)
                 self.g = None
             self.fail(name, first_line(e),
