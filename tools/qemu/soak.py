@@ -53,6 +53,7 @@ def wait_step(g, target, quiet=6.0):
     for a while; a driver that never ends meets STEP_TIMEOUT).
     """
     t0 = time.monotonic()
+    pace = ops.Pacer()
     last, since = None, time.monotonic()
     while True:
         q, a, total = ops.views(g)
@@ -70,7 +71,7 @@ def wait_step(g, target, quiet=6.0):
                               "state %r" % (fmt_size(target), STEP_TIMEOUT,
                                             fmt_size(plugged),
                                             a.get("state")))
-        time.sleep(0.3)
+        pace.wait()
 
 
 def pick(rnd, block):
