@@ -191,15 +191,19 @@ def vmsplice_pinned(g):
     for as long as the data sits in a pipe nobody reads) under the
     checksummed load, while the host cycles the size. Every resize ends,
     at its target or short with a reason, within a bound; no task is ever
-    left in offline_pages; no byte is corrupted.
+    left in offline_pages; no byte is corrupted. SMALL halves every size:
+    the same steps (down to 2/3, 1/2 and 1/3 of the top, back up each
+    time), with pins and the load in the same proportions.
     """
     check(g.vm.run("test -x " + VMSPLICE_PIN)[0] == 0,
           "%s missing (make tools/vmsplice_pin)" % VMSPLICE_PIN)
-    ops.resize(g, 3 * GiB)
-    fill = ops.memfill_start(g, mib=1024)
-    pin = pin_start(g, 256)
+    unit = (256 if ops.SMALL else 512) * MiB
+    ops.resize(g, 6 * unit)
+    fill = ops.memfill_start(g, mib=2 * unit // MiB)
+    pin = pin_start(g, unit // 2 // MiB)
     reached = short = 0
-    for target in (2 * GiB, 3 * GiB, 1536 * MiB, 3 * GiB, 1 * GiB, 3 * GiB):
+    for n in (4, 6, 3, 6, 2, 6):
+        target = n * unit
         g.set_requested("vm0", target, 2 * MiB)
         ok, size, a = ops.wait_decided(g, target, timeout=180.0)
         stuck = tasks_in(g, "offline_pages")
